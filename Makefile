@@ -1,0 +1,31 @@
+# Two commands on a fresh machine:  `make serve` (the app on the shipped weights) and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve test lint bench clean
+
+$(VENV)/.app: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.app
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+serve: $(VENV)/.app
+	VAE_HOST=$(HOST) VAE_PORT=$(PORT) $(PY) -m server
+
+test: $(VENV)/.test
+	scripts/ensure-chromium
+	$(PY) -m pytest
+
+lint: $(VENV)/.test
+	$(PY) -m ruff check .
+	$(PY) -m mypy model server
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

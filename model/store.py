@@ -1,0 +1,96 @@
+"""Saving and loading weights: tensors in safetensors, everything else in a JSON card.
+
+Neither file can run code when loaded (no pickle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from model.vae import VAE, VAEConfig
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_ENV = "VAE_WEIGHTS_DIR"
+
+
+def weights_dir() -> Path:
+    return Path(os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call write(tmp_path), then rename over `path`: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save(vae: VAE, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write `<path>.safetensors` and `<path>.json`; returns the card as written."""
+    base = Path(path).with_suffix("")
+    tensors = {k: v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}
+    st = base.with_suffix(".safetensors")
+    atomic_write(st, lambda p: save_file(tensors, str(p)))
+    card = {**card, "name": base.name, "config": vae.config.to_dict(), "sha256": sha256(st)}
+    atomic_write(base.with_suffix(".json"), lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
+    return card
+
+
+def resolve(name_or_path: str | Path, folder: Path | None = None) -> Path:
+    """A model name (`mnist-z10`) or a path, with or without suffix -> path without suffix."""
+    p = Path(name_or_path)
+    if p.suffix in (".json", ".safetensors"):
+        p = p.with_suffix("")
+    if p.with_suffix(".json").is_file():
+        return p
+    candidate = (folder or weights_dir()) / p.name
+    if candidate.with_suffix(".json").is_file():
+        return candidate
+    raise FileNotFoundError(f"no model {str(name_or_path)!r}: no {p.name}.json in {folder or weights_dir()}")
+
+
+def read_card(name_or_path: str | Path, folder: Path | None = None) -> dict[str, Any]:
+    card: dict[str, Any] = json.loads(resolve(name_or_path, folder).with_suffix(".json").read_text())
+    return card
+
+
+def load(
+    name_or_path: str | Path, device: str | torch.device | None = None, *, folder: Path | None = None
+) -> VAE:
+    """Rebuild the network from its card and load its weights, in eval mode on `device`."""
+    base = resolve(name_or_path, folder)
+    card = read_card(base)
+    vae = VAE(VAEConfig.from_dict(card["config"]))
+    state = load_file(str(base.with_suffix(".safetensors")), device="cpu")
+    vae.load_state_dict(state)
+    vae.card = card  # type: ignore[assignment]
+    return vae.to(device or "cpu").eval()
+
+
+def list_models(folder: Path | None = None) -> list[dict[str, Any]]:
+    """The cards of every model in the weights folder, sorted by name."""
+    folder = folder or weights_dir()
+    cards = []
+    for js in sorted(folder.glob("*.json")):
+        if js.with_suffix(".safetensors").is_file():
+            cards.append(json.loads(js.read_text()))
+    return cards

@@ -1,0 +1,159 @@
+"""The variational autoencoder: its config, the network, and the loss it is trained on.
+
+A checkpoint stores `VAEConfig` next to the weights, so `VAE(config)` rebuilds the exact network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARCHES = ("mlp", "conv")
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    latent_dim: int = 10
+    arch: str = "mlp"  # "mlp": fully connected; "conv": strided convolutions + one hidden layer
+    hidden: tuple[int, ...] = (512, 512)  # widths of the hidden fully connected layers
+    channels: tuple[int, ...] = (32, 64)  # conv only: channels after each stride-2 convolution
+    image_size: int = 28
+
+    def __post_init__(self) -> None:
+        assert self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}"
+        assert self.arch in ARCHES, f"arch must be one of {ARCHES}, got {self.arch!r}"
+        assert len(self.hidden) >= 1, "need at least one hidden layer"
+        if self.arch == "conv":
+            assert self.image_size % (2 ** len(self.channels)) == 0, "image size must halve cleanly"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VAEConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        assert not unknown, f"unknown config keys: {sorted(unknown)}"
+        kw = dict(d)
+        for key in ("hidden", "channels"):
+            if key in kw:
+                kw[key] = tuple(kw[key])
+        return cls(**kw)
+
+
+def _mlp(sizes: list[int], *, last_act: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if last_act or i < len(sizes) - 2:
+            layers.append(nn.ELU())
+    return nn.Sequential(*layers)
+
+
+def _conv_encoder(c: VAEConfig) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    ch_in = 1
+    for ch in c.channels:
+        layers += [nn.Conv2d(ch_in, ch, 4, stride=2, padding=1), nn.ELU()]
+        ch_in = ch
+    side = c.image_size // 2 ** len(c.channels)
+    layers += [nn.Flatten(), _mlp([ch_in * side * side, *c.hidden, 2 * c.latent_dim], last_act=False)]
+    return nn.Sequential(*layers)
+
+
+def _conv_decoder(c: VAEConfig) -> nn.Sequential:
+    side = c.image_size // 2 ** len(c.channels)
+    chans = list(reversed(c.channels))
+    layers: list[nn.Module] = [
+        _mlp([c.latent_dim, *reversed(c.hidden), chans[0] * side * side], last_act=True),
+        nn.Unflatten(1, (chans[0], side, side)),
+    ]
+    for ch_in, ch_out in zip(chans, [*chans[1:], 1]):
+        layers.append(nn.ConvTranspose2d(ch_in, ch_out, 4, stride=2, padding=1))
+        if ch_out != 1:
+            layers.append(nn.ELU())
+    return nn.Sequential(*layers)
+
+
+class VAE(nn.Module):
+    """Encoder q(z|x) = N(mu, diag(exp(logvar))), prior N(0, I), Bernoulli decoder p(x|z)."""
+
+    def __init__(self, config: VAEConfig) -> None:
+        super().__init__()
+        self.config = config
+        n = config.image_size**2
+        if config.arch == "mlp":
+            self.encoder = nn.Sequential(
+                nn.Flatten(), _mlp([n, *config.hidden, 2 * config.latent_dim], last_act=False)
+            )
+            self.decoder = _mlp([config.latent_dim, *reversed(config.hidden), n], last_act=False)
+        else:
+            self.encoder = _conv_encoder(config)
+            self.decoder = _conv_decoder(config)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (N, 1, H, W) in [0, 1] -> (mu, logvar), each (N, latent_dim)."""
+        h = self.encoder(x)
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        # z = mu + sigma * eps keeps the sample differentiable in mu and logvar
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        s = self.config.image_size
+        return self.decoder(z).view(z.shape[0], 1, s, s)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (N, latent_dim) -> pixel probabilities (N, 1, H, W) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode_logits(z), mu, logvar
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Per-dimension KL(N(mu, sigma^2) || N(0, 1)) = -1/2 (1 + log sigma^2 - mu^2 - sigma^2).
+
+    Kingma & Welling (2014), appendix B. Returns (N, latent_dim) in nats.
+    """
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def reconstruction_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Summed binary cross-entropy over pixels, per image (N,), in nats."""
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+
+def loss_terms(
+    logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reconstruction, KL) per image; their sum is the negative ELBO."""
+    return reconstruction_nll(logits, x), kl_to_standard_normal(mu, logvar).sum(1)
+
+
+def neg_elbo_loss(vae: VAE, x: torch.Tensor) -> torch.Tensor:
+    """Batch mean of BCE + KL: the training loss, nats per image."""
+    logits, mu, logvar = vae(x)
+    rec, kl = loss_terms(logits, x, mu, logvar)
+    return (rec + kl).mean()
+
+
+LOG_2PI = math.log(2 * math.pi)

@@ -1,0 +1,1 @@
+"""The web app: FastAPI routes over the VAE in `model/`."""

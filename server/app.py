@@ -1,0 +1,62 @@
+"""Assembles the app: settings, the models loaded in `lifespan`, routers, static files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from model.store import list_models, load
+from server.registry import Registry
+from server.routes import api, pages
+from server.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_registry(settings: Settings) -> Registry:
+    """Load every model in the weights folder onto the configured device."""
+    torch.set_num_threads(settings.torch_threads)
+    device = pick_device(settings.device)
+    models = {}
+    for card in list_models(settings.weights_dir):
+        models[card["name"]] = load(card["name"], device, folder=settings.weights_dir)
+    if not models:
+        raise RuntimeError(f"no models in {settings.weights_dir}: expected <name>.safetensors + <name>.json")
+    return Registry(models, default=settings.default_model)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.registry = load_registry(settings)
+        yield
+        app.state.registry = None
+
+    app = FastAPI(
+        title="VAE Latent Explorer",
+        description="Decode, sample, reconstruct and traverse the latent spaces of trained VAEs.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = None
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    return app
+
+
+app = create_app()

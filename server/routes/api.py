@@ -1,0 +1,5 @@
+"""PNG and JSON endpoints (filled in by the API work)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["api"])

@@ -1,0 +1,37 @@
+"""Shared fixtures: small synthetic data sets and tiny models, so tests never need ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.data import SPLITS, write_idx
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n 28x28 images of bright blobs whose position depends on the label: learnable structure."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    yy, xx = np.mgrid[0:28, 0:28]
+    cy = 8 + (labels % 5) * 3 + rng.normal(0, 0.7, n)
+    cx = 9 + (labels // 5) * 10 + rng.normal(0, 0.7, n)
+    r = 3 + rng.random(n) * 1.5
+    d2 = (yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2
+    images = np.clip(255 * np.exp(-d2 / (2 * r[:, None, None] ** 2)) * 1.3, 0, 255).astype(np.uint8)
+    return images, labels
+
+
+@pytest.fixture(scope="session")
+def synthetic_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synthetic-mnist")
+    for split, n in (("train", 600), ("test", 100)):
+        images, labels = synthetic_digits(n, seed=1 if split == "train" else 2)
+        img_name, lbl_name = SPLITS[split]
+        write_idx(folder / f"{img_name}.gz", images, compress=True)
+        write_idx(folder / lbl_name, labels)
+    return folder
