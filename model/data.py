@@ -80,7 +80,10 @@ def read_idx(path: Path, magic: int, item_shape: tuple[int, ...]) -> np.ndarray:
     ndim = 1 + len(item_shape)
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(f"{path}: {len(data)} bytes is too short for an IDX {kind} file header")
+        raise DataError(
+            f"{path}: {len(data)} bytes is too short for an IDX {kind} file header; "
+            "the file is truncated or not an IDX file, re-download it"
+        )
     (found,) = struct.unpack(">i", data[:4])
     if found != magic:
         raise DataError(

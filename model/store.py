@@ -30,6 +30,7 @@ def atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights and cards are meant to be readable
     try:
         write(Path(tmp))
         with open(tmp, "rb") as f:
@@ -44,32 +45,40 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _base(path: str | Path) -> Path:
+    """The path without a .json or .safetensors suffix; other dots stay (`beta0.5` is a name)."""
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".json", ".safetensors") else p
+
+
+def _with(base: Path, suffix: str) -> Path:
+    return base.with_name(base.name + suffix)
+
+
 def save(vae: VAE, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
     """Write `<path>.safetensors` and `<path>.json`; returns the card as written."""
-    base = Path(path).with_suffix("")
+    base = _base(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}
-    st = base.with_suffix(".safetensors")
+    st = _with(base, ".safetensors")
     atomic_write(st, lambda p: save_file(tensors, str(p)))
     card = {**card, "name": base.name, "config": vae.config.to_dict(), "sha256": sha256(st)}
-    atomic_write(base.with_suffix(".json"), lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
+    atomic_write(_with(base, ".json"), lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
     return card
 
 
 def resolve(name_or_path: str | Path, folder: Path | None = None) -> Path:
     """A model name (`mnist-z10`) or a path, with or without suffix -> path without suffix."""
-    p = Path(name_or_path)
-    if p.suffix in (".json", ".safetensors"):
-        p = p.with_suffix("")
-    if p.with_suffix(".json").is_file():
+    p = _base(name_or_path)
+    if _with(p, ".json").is_file():
         return p
     candidate = (folder or weights_dir()) / p.name
-    if candidate.with_suffix(".json").is_file():
+    if _with(candidate, ".json").is_file():
         return candidate
     raise FileNotFoundError(f"no model {str(name_or_path)!r}: no {p.name}.json in {folder or weights_dir()}")
 
 
 def read_card(name_or_path: str | Path, folder: Path | None = None) -> dict[str, Any]:
-    card: dict[str, Any] = json.loads(resolve(name_or_path, folder).with_suffix(".json").read_text())
+    card: dict[str, Any] = json.loads(_with(resolve(name_or_path, folder), ".json").read_text())
     return card
 
 
@@ -80,7 +89,7 @@ def load(
     base = resolve(name_or_path, folder)
     card = read_card(base)
     vae = VAE(VAEConfig.from_dict(card["config"]))
-    state = load_file(str(base.with_suffix(".safetensors")), device="cpu")
+    state = load_file(str(_with(base, ".safetensors")), device="cpu")
     vae.load_state_dict(state)
     vae.card = card  # type: ignore[assignment]
     return vae.to(device or "cpu").eval()

@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (for tests)")
     args = p.parse_args(argv)
-    args.name = args.name or f"{'fashion' if args.data.startswith('fashion') else args.data}-z{args.latent_dim}"
+    prefix = "fashion" if args.data.startswith("fashion") else args.data
+    args.name = args.name or f"{prefix}-z{args.latent_dim}"
     return args
 
 
@@ -126,13 +127,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     history: dict[str, list[float]] = {"train": [], "test": []}
     start_epoch, seconds = 0, 0.0
     if args.resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
+        # on CPU: torch.set_rng_state takes only a CPU tensor; load_state_dict moves the rest
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
         if state["config"] != config.to_dict():
-            sys.exit(f"{ckpt} was made with config {state['config']}, not {config.to_dict()}")
+            sys.exit(f"error: {ckpt} was made with config {state['config']}, not {config.to_dict()}; "
+                     "pass the same options, or another --name")
         vae.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         history, start_epoch, seconds = state["history"], state["epoch"], state["seconds"]
         print(f"resuming {args.name} after epoch {start_epoch}", file=sys.stderr)
 
@@ -153,7 +158,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             sched.step()
             running = loss.item() if i == 0 else 0.98 * running + 0.02 * loss.item()
             total += loss.item() * len(idx)
-            bar.set_postfix(loss=f"{running:.2f}")
+            bar.set_postfix(loss=f"{running:.2f}", refresh=False)  # refresh=True ignores mininterval
         vae.eval()
         test = evaluate(vae, test_x)
         seconds += time.perf_counter() - t0
@@ -165,6 +170,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "model": vae.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1, "seconds": seconds,
             "config": config.to_dict(),
+            **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
         })
 
     vae.eval()

@@ -48,7 +48,7 @@ class VAEConfig:
 
 def _mlp(sizes: list[int], *, last_act: bool) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if last_act or i < len(sizes) - 2:
             layers.append(nn.ELU())
@@ -73,7 +73,7 @@ def _conv_decoder(c: VAEConfig) -> nn.Sequential:
         _mlp([c.latent_dim, *reversed(c.hidden), chans[0] * side * side], last_act=True),
         nn.Unflatten(1, (chans[0], side, side)),
     ]
-    for ch_in, ch_out in zip(chans, [*chans[1:], 1]):
+    for ch_in, ch_out in zip(chans, [*chans[1:], 1], strict=True):
         layers.append(nn.ConvTranspose2d(ch_in, ch_out, 4, stride=2, padding=1))
         if ch_out != 1:
             layers.append(nn.ELU())

@@ -1,0 +1,180 @@
+"""The training CLI end to end on synthetic data: outputs, card, resume after kill -9, errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from model import store
+from model.data import SPLITS
+from model.train import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EPOCHS = 6
+LATENT_DIM = 3
+NAME = "tiny"
+# small batches make an epoch take a fraction of a second: long enough to kill a run mid-epoch
+TINY = ["--data", "mnist", "--latent-dim", str(LATENT_DIM), "--hidden", "64", "--batch-size", "16",
+        "--epochs", str(EPOCHS), "--iw-samples", "5", "--threads", "1", "--seed", "0", "--name", NAME]
+
+pytestmark = pytest.mark.slow
+
+
+def train_command(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "model.train", *TINY, "--data-dir", str(data_dir),
+            "--out", str(run_dir / "weights"), "--checkpoint-dir", str(run_dir / "checkpoints"), *extra]
+
+
+def train(data_dir: Path, run_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(train_command(data_dir, run_dir, *extra), cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def card_of(run_dir: Path) -> dict[str, Any]:
+    card: dict[str, Any] = json.loads((run_dir / "weights" / f"{NAME}.json").read_text())
+    return card
+
+
+def checkpoint_epoch(run_dir: Path) -> int:
+    """The last finished epoch in the run's checkpoint, 0 when there is none yet."""
+    ckpt = run_dir / "checkpoints" / NAME / "last.pt"
+    if not ckpt.is_file():
+        return 0
+    return int(torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"])
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory, synthetic_data_dir: Path) -> Path:
+    """An uninterrupted run of EPOCHS epochs; returns its folder (weights/ and checkpoints/)."""
+    run_dir = tmp_path_factory.mktemp("finished-run")
+    proc = train(synthetic_data_dir, run_dir)
+    assert proc.returncode == 0, proc.stderr
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def resumed_run(
+    tmp_path_factory: pytest.TempPathFactory, synthetic_data_dir: Path
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A run killed by SIGKILL after its first checkpoint, then resumed: its folder and the resume."""
+    run_dir = tmp_path_factory.mktemp("resumed-run")
+    with open(run_dir / "killed.log", "w") as log:
+        proc = subprocess.Popen(train_command(synthetic_data_dir, run_dir), cwd=ROOT,
+                                stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 120
+            while checkpoint_epoch(run_dir) < 1:
+                assert proc.poll() is None, (run_dir / "killed.log").read_text()
+                assert time.monotonic() < deadline, "no checkpoint after 120 s"
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait()
+    killed_after = checkpoint_epoch(run_dir)
+    assert proc.returncode == -signal.SIGKILL
+    assert 1 <= killed_after < EPOCHS, f"the run finished {killed_after} epochs before it was killed"
+    assert not (run_dir / "weights" / f"{NAME}.json").exists()
+    resumed = train(synthetic_data_dir, run_dir, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    return run_dir, resumed
+
+
+def test_training_writes_weights_card_and_plot(finished_run: Path) -> None:
+    out = finished_run / "weights"
+    assert sorted(p.name for p in out.iterdir()) == [f"{NAME}.json", f"{NAME}.png", f"{NAME}.safetensors"]
+    assert (out / f"{NAME}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_card_records_metrics_and_provenance(finished_run: Path) -> None:
+    card = card_of(finished_run)
+    for key in ("command", "seconds", "device", "torch_version", "config"):
+        assert key in card, key
+    for key in ("test_neg_elbo", "test_nll_iw", "kl_per_dim", "history"):
+        assert key in card["metrics"], key
+    assert card["torch_version"] == torch.__version__
+    assert card["command"].startswith("python -m model.train")
+
+
+def test_card_has_one_kl_per_latent_dimension(finished_run: Path) -> None:
+    assert len(card_of(finished_run)["metrics"]["kl_per_dim"]) == LATENT_DIM
+
+
+def test_test_loss_drops_during_training(finished_run: Path) -> None:
+    history = card_of(finished_run)["metrics"]["history"]
+    assert len(history["test"]) == len(history["train"]) == EPOCHS
+    assert history["test"][-1] < history["test"][0]
+
+
+def test_trained_weights_load_and_decode(finished_run: Path) -> None:
+    vae = store.load(NAME, folder=finished_run / "weights")
+    with torch.inference_mode():
+        assert vae.decode(torch.zeros(2, LATENT_DIM)).shape == (2, 1, 28, 28)
+
+
+def test_resume_after_kill_finishes_every_epoch_once(
+    resumed_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    run_dir, _ = resumed_run
+    assert checkpoint_epoch(run_dir) == EPOCHS
+    history = card_of(run_dir)["metrics"]["history"]
+    assert len(history["train"]) == len(history["test"]) == EPOCHS
+
+
+def test_resume_says_it_is_resuming(resumed_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    _, resumed = resumed_run
+    assert f"resuming {NAME} after epoch" in resumed.stderr
+
+
+def test_resumed_run_gives_the_same_weights_as_an_uninterrupted_one(
+    resumed_run: tuple[Path, subprocess.CompletedProcess[str]], finished_run: Path
+) -> None:
+    run_dir, _ = resumed_run
+    resumed = load_file(str(run_dir / "weights" / f"{NAME}.safetensors"))
+    uninterrupted = load_file(str(finished_run / "weights" / f"{NAME}.safetensors"))
+    assert resumed.keys() == uninterrupted.keys()
+    for key in resumed:
+        assert torch.equal(resumed[key], uninterrupted[key]), key
+    assert card_of(run_dir)["metrics"]["history"] == card_of(finished_run)["metrics"]["history"]
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(
+    resumed_run: tuple[Path, subprocess.CompletedProcess[str]], synthetic_data_dir: Path
+) -> None:
+    run_dir, _ = resumed_run
+    argv = train_command(synthetic_data_dir, run_dir, "--resume", "--hidden", "32")[3:]  # in-process: faster
+    before = torch.get_num_threads()  # main() applies --threads to this process
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+    finally:
+        torch.set_num_threads(before)
+    message = str(exit_.value.code)
+    assert message.startswith("error: ") and "config" in message and "\n" not in message
+
+
+def bad_data_dirs(tmp_path: Path) -> dict[str, Path]:
+    truncated = tmp_path / "truncated"
+    truncated.mkdir()
+    for stem in (*SPLITS["train"], *SPLITS["test"]):
+        (truncated / stem).write_bytes(b"\x00\x00\x08\x03\x00\x00")
+    return {"missing": tmp_path / "nowhere", "truncated": truncated}
+
+
+@pytest.mark.parametrize("kind", ["missing", "truncated"])
+def test_bad_data_dir_gives_one_line_error_without_traceback(tmp_path: Path, kind: str) -> None:
+    bad = bad_data_dirs(tmp_path)[kind]
+    proc = train(bad, tmp_path)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(bad) in lines[0], proc.stderr

@@ -1,0 +1,109 @@
+"""The network's shapes and ranges, and the loss it is trained on."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from model.data import load_split
+from model.vae import VAE, VAEConfig, kl_to_standard_normal, neg_elbo_loss
+
+CONFIGS = {
+    "mlp": VAEConfig(latent_dim=3, arch="mlp", hidden=(32,)),
+    "conv": VAEConfig(latent_dim=3, arch="conv", hidden=(32,), channels=(4, 8)),
+}
+
+
+@pytest.fixture(params=list(CONFIGS))
+def vae(request: pytest.FixtureRequest) -> VAE:
+    torch.manual_seed(0)
+    return VAE(CONFIGS[request.param])
+
+
+@pytest.fixture(scope="module")
+def batch(synthetic_data_dir) -> torch.Tensor:
+    return load_split(synthetic_data_dir, "train").tensor()[:32]  # (32, 1, 28, 28)
+
+
+def test_encode_gives_mu_and_logvar_of_latent_dim(vae: VAE, batch: torch.Tensor) -> None:
+    mu, logvar = vae.encode(batch)
+    assert mu.shape == logvar.shape == (32, vae.latent_dim)
+
+
+def test_decode_gives_images_in_unit_interval(vae: VAE) -> None:
+    x = vae.decode(3 * torch.randn(16, vae.latent_dim))
+    assert x.shape == (16, 1, 28, 28)
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_encode_and_decode_work_under_inference_mode(vae: VAE, batch: torch.Tensor) -> None:
+    vae.eval()
+    with torch.inference_mode():
+        mu, _ = vae.encode(batch)
+        x = vae.decode(mu)
+    assert x.shape == batch.shape
+    assert torch.isfinite(x).all()
+
+
+def test_forward_gives_logits_and_posterior(vae: VAE, batch: torch.Tensor) -> None:
+    logits, mu, logvar = vae(batch)
+    assert logits.shape == batch.shape
+    assert mu.shape == logvar.shape == (32, vae.latent_dim)
+
+
+def test_loss_is_finite_and_positive(vae: VAE, batch: torch.Tensor) -> None:
+    loss = neg_elbo_loss(vae, batch)
+    assert loss.ndim == 0
+    assert math.isfinite(loss.item()) and loss.item() > 0
+
+
+def test_optimizer_steps_lower_the_loss_on_a_fixed_batch(vae: VAE, batch: torch.Tensor) -> None:
+    def loss_with_fixed_noise() -> torch.Tensor:
+        torch.manual_seed(1)  # the same reparameterization noise each time
+        return neg_elbo_loss(vae, batch)
+
+    before = loss_with_fixed_noise().item()
+    opt = torch.optim.Adam(vae.parameters(), lr=1e-3)
+    for _ in range(5):
+        opt.zero_grad()
+        loss_with_fixed_noise().backward()
+        opt.step()
+    assert loss_with_fixed_noise().item() < before
+
+
+def test_kl_is_zero_for_the_prior_itself() -> None:
+    zeros = torch.zeros(4, 3)
+    assert torch.equal(kl_to_standard_normal(zeros, zeros), zeros)
+
+
+def test_kl_matches_monte_carlo_estimate() -> None:
+    gen = torch.Generator().manual_seed(0)
+    mu = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    logvar = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    s = 200_000
+    std = torch.exp(0.5 * logvar)
+    eps = torch.randn(s, *mu.shape, generator=gen, dtype=torch.float64)  # (s, 5, 3)
+    z = mu + std * eps
+    # log q(z) - log p(z), summed over dimensions; the 2 pi terms cancel
+    log_ratio = (-0.5 * eps.pow(2) - 0.5 * logvar + 0.5 * z.pow(2)).sum(-1)  # (s, 5)
+    mc, se = log_ratio.mean(0), log_ratio.std(0) / math.sqrt(s)
+    closed = kl_to_standard_normal(mu, logvar).sum(1)
+    assert ((mc - closed).abs() < 5 * se).all(), (mc, closed, se)
+
+
+def test_config_survives_a_json_round_trip() -> None:
+    for config in CONFIGS.values():
+        assert VAEConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_config_rejects_unknown_keys() -> None:
+    with pytest.raises(AssertionError, match="unknown config keys"):
+        VAEConfig.from_dict({"latent_dim": 2, "depth": 3})
+
+
+def test_config_rejects_unknown_arch() -> None:
+    with pytest.raises(AssertionError, match="arch must be one of"):
+        VAEConfig(arch="transformer")
