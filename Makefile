@@ -27,5 +27,14 @@ lint: $(VENV)/.test
 	$(PY) -m ruff check .
 	$(PY) -m mypy model server
 
+# HTTP API benchmark (README: Benchmarks); wants Debian's `wrk` for the throughput numbers.
+bench: $(VENV)/.app
+	$(PY) bench/api.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Build the Docker image, run it and check it (README: Deploy); CI runs it after `make test`.
+.PHONY: test-image
+test-image: $(VENV)/.test
+	scripts/with-container-engine tests/deploy/test_image.sh
