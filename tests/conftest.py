@@ -35,3 +35,26 @@ def synthetic_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_idx(folder / f"{img_name}.gz", images, compress=True)
         write_idx(folder / lbl_name, labels)
     return folder
+
+
+def write_tiny_models(folder: Path) -> Path:
+    """Untrained small MLP VAEs named like two shipped ones (z=2 and z=10), with cards. Their
+    encoders' means are shifted away from 0, so that moving the sliders to an upload's mean shows."""
+    import torch
+
+    from model.store import save
+    from model.vae import VAE, VAEConfig
+
+    for name, dim in (("mnist-z2", 2), ("mnist-z10", 10)):
+        torch.manual_seed(dim)
+        vae = VAE(VAEConfig(latent_dim=dim, arch="mlp", hidden=(32,)))
+        with torch.no_grad():
+            vae.encoder[-1][-1].bias[:dim] += torch.linspace(-1.5, 1.5, dim)  # (mean, logvar) halves
+        card = {"dataset": "mnist", "metrics": {"test_neg_elbo": 123.4, "kl_per_dim": [1.0] * dim}}
+        save(vae, folder / name, card)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_models(tmp_path_factory.mktemp("tiny-weights"))

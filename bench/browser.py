@@ -1,0 +1,166 @@
+"""How closely the decoded image follows a slider drag, in headless Chromium against the real app.
+
+A scripted mouse drag of `--steps` moves at `--hz` over slider z0 (alternately right and left). Each
+`input` event is matched to the first `load` of `<img id="decoded">` that shows its value or a later
+one: that is the latency a person sees. The update rate is loads per second while the drag lasts.
+Numbers are medians over `--runs` drags. Targets: p95 <= 25 ms, >= 30 updates/s. A benchmark, not a
+test: it reports, and exits 0 either way.
+
+    .venv/bin/python bench/browser.py [--model mnist-z2] [--runs 5] [--steps 100] [--hz 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.browser.harness import launch, serve  # noqa: E402
+
+TARGET_P95_MS = 25.0
+TARGET_RATE = 30.0
+
+# Event timestamps share performance.now()'s origin; `timeStamp` is when the event was created,
+# so time an event waited in the browser's queue counts against us.
+LISTEN = """() => {
+  window.bench = {inputs: [], loads: []};
+  const z0 = document.getElementById("z0");
+  document.addEventListener("input", (e) => {
+    if (e.target === z0) bench.inputs.push([e.timeStamp, z0.value]);
+  }, true);
+  document.addEventListener("load", (e) => {
+    if (e.target.id === "decoded") bench.loads.push([e.timeStamp, e.target.dataset.z.split(",")[0]]);
+  }, true);
+}"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def score(inputs: list[list[Any]], loads: list[list[Any]]) -> dict[str, float]:
+    """Latency of each input to the first load showing it or a later value, and loads per second."""
+    index = {value: i for i, (_, value) in enumerate(inputs)}  # a one-way drag never repeats a value
+    shown = [(t, index[v]) for t, v in loads if v in index]
+    latencies = []
+    for i, (t_in, _) in enumerate(inputs):
+        later = [t for t, j in shown if j >= i and t >= t_in]
+        if later:
+            latencies.append(min(later) - t_in)
+    span_s = (shown[-1][0] - inputs[0][0]) / 1000
+    return {
+        "inputs": len(inputs), "input_rate": (len(inputs) - 1) / ((inputs[-1][0] - inputs[0][0]) / 1000),
+        "loads": len(shown), "missed": len(inputs) - len(latencies),
+        "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "rate": len(shown) / span_s,
+    }
+
+
+def drag(page: Any, steps: int, hz: float, rightwards: bool) -> dict[str, float]:
+    box = page.locator("#z0").bounding_box()
+    y = box["y"] + box["height"] / 2
+    left, right = box["x"] + 0.08 * box["width"], box["x"] + 0.92 * box["width"]
+    xs = [left + (right - left) * k / steps for k in range(steps + 1)]
+    xs = xs if rightwards else xs[::-1]
+    page.mouse.move(xs[0], y)
+    page.mouse.down()
+    page.evaluate("window.bench = {inputs: [], loads: []}")
+    start = time.perf_counter()
+    for k, x in enumerate(xs[1:], 1):
+        time.sleep(max(0.0, start + k / hz - time.perf_counter()))
+        page.mouse.move(x, y)
+    page.mouse.up()
+    final = page.locator("#z0").input_value()
+    page.wait_for_function(f"document.getElementById('decoded').dataset.z.split(',')[0] === '{final}'")
+    page.wait_for_timeout(600)  # the debounced grid and traversal requests finish before the next drag
+    record = page.evaluate("window.bench")
+    return score(record["inputs"], record["loads"])
+
+
+# Faster than any pointer: an input every 5 ms for 2 s, dispatched in the page. With one request in
+# flight and only the latest queued, the image updates as fast as a round trip allows, and the last
+# value still arrives.
+FLOOD = """async () => {
+  const z0 = document.getElementById("z0");
+  const loads = [];
+  const onLoad = (e) => { if (e.target.id === "decoded") loads.push(performance.now()); };
+  document.addEventListener("load", onLoad, true);
+  const start = performance.now();
+  let k = 0, last = 0;
+  while (performance.now() - start < 2000) {
+    z0.value = (-2.9 + (k++ % 580) / 100).toFixed(2);
+    z0.dispatchEvent(new Event("input", {bubbles: true}));
+    last = performance.now();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const final = z0.value;
+  while (document.getElementById("decoded").dataset.z.split(",")[0] !== final) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const settled = performance.now() - last;
+  document.removeEventListener("load", onLoad, true);
+  return {inputs: k, rate: loads.filter((t) => t <= last).length / ((last - start) / 1000), settled};
+}"""
+
+
+def server_only(url: str, model: str, n: int = 200) -> list[float]:
+    """Milliseconds per /fragments/decoded request from Python: the server's share of the latency."""
+    times = []
+    for k in range(n):
+        t = time.perf_counter()
+        with urllib.request.urlopen(f"{url}/fragments/decoded?model={model}&z0={k % 60 / 10 - 3:.2f}") as r:
+            r.read()
+        times.append(1000 * (time.perf_counter() - t))
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="mnist-z2")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--hz", type=float, default=60.0, help="pointer moves per second")
+    args = ap.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with serve() as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{url}/?model={args.model}")
+        page.wait_for_load_state("networkidle")
+        page.evaluate(LISTEN)
+        drag(page, 20, args.hz, True)  # warm-up: first requests, JIT, image decoders
+        runs = [drag(page, args.steps, args.hz, rightwards=k % 2 == 1) for k in range(args.runs)]
+        floods = [page.evaluate(FLOOD) for _ in range(3)]
+        version = browser.version
+        browser.close()
+        server = server_only(url, args.model)
+
+    print(f"browser bench: {args.model}, {args.runs} drags x {args.steps} steps at {args.hz:g} Hz, "
+          f"headless Chromium {version}")
+    print(f"{'run':>4} {'inputs':>7} {'inputs/s':>9} {'loads':>6} {'missed':>7} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'updates/s':>10}")
+    for k, r in enumerate(runs, 1):
+        print(f"{k:>4} {r['inputs']:>7.0f} {r['input_rate']:>9.1f} {r['loads']:>6.0f} {r['missed']:>7.0f} "
+              f"{r['p50']:>7.1f} {r['p95']:>7.1f} {r['rate']:>10.1f}")
+    p50, p95, rate = (statistics.median(r[key] for r in runs) for key in ("p50", "p95", "rate"))
+    print(f"{'median':>37} {p50:>7.1f} {p95:>7.1f} {rate:>10.1f}")
+    flood_rate, settled = (statistics.median(f[key] for f in floods) for key in ("rate", "settled"))
+    print(f"saturated (an input every 5 ms for 2 s, {len(floods)} times): the image updated "
+          f"{flood_rate:.1f} times/s; the final value showed {settled:.1f} ms after the last input")
+    print(f"server only: /fragments/decoded {statistics.median(server):.1f} ms median, "
+          f"{percentile(server, 95):.1f} ms p95 over {len(server)} requests")
+    verdict = {True: "met", False: "MISSED"}
+    print(f"targets: p95 <= {TARGET_P95_MS:g} ms {verdict[p95 <= TARGET_P95_MS]}; "
+          f">= {TARGET_RATE:g} updates/s {verdict[min(rate, flood_rate) >= TARGET_RATE]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The explorer page and its htmx fragments, over HTTP without a browser (tests/browser drives one)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from server.app import create_app
+from server.settings import Settings
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture(scope="module")
+def pages(tiny_weights_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(weights_dir=tiny_weights_dir))) as client:
+        yield client
+
+
+def sliders(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="range" id="(z\d+)" name="z\d+"[^>]*?value="([^"]*)"', html, re.S))
+
+
+def data_url_image(html: str, element_id: str) -> Image.Image:
+    src = re.search(rf'id="{element_id}" src="data:image/png;base64,([^"]+)"', html)
+    assert src, f"no data-URL image #{element_id} in {html[:200]!r}"
+    return Image.open(io.BytesIO(base64.b64decode(src.group(1))))
+
+
+def png(color: int = 0, size: int = 40) -> bytes:
+    img = Image.new("L", (size, size), 255)
+    img.paste(color, (12, 8, 28, 32))  # a dark bar on white paper: a "1"
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_index_shows_one_slider_per_latent_dimension(pages: TestClient) -> None:
+    for model, dim in (("mnist-z2", 2), ("mnist-z10", 10)):
+        r = pages.get("/", params={"model": model})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        assert list(sliders(r.text)) == [f"z{i}" for i in range(dim)]
+
+
+def test_index_shows_the_model_card(pages: TestClient) -> None:
+    card = pages.get("/", params={"model": "mnist-z10"}).text
+    assert "MNIST" in card and "<dd>10</dd>" in card and "123.4 nats" in card
+
+
+def test_index_restores_z_from_the_url(pages: TestClient) -> None:
+    r = pages.get("/", params={"model": "mnist-z2", "z": "1.25,-0.5"})
+    assert sliders(r.text) == {"z0": "1.25", "z1": "-0.5"}
+    assert 'data-z="1.25,-0.5"' in r.text
+
+
+def test_index_snaps_z_onto_the_sliders(pages: TestClient) -> None:
+    r = pages.get("/", params={"model": "mnist-z2", "z": "0.123456,7"})
+    assert sliders(r.text) == {"z0": "0.12", "z1": "3"}
+
+
+def test_index_explains_a_bad_z_and_starts_from_zeros(pages: TestClient) -> None:
+    r = pages.get("/", params={"model": "mnist-z10", "z": "1,2"})
+    assert r.status_code == 200
+    assert 'class="notice"' in r.text and "10 dimensions" in r.text
+    assert set(sliders(r.text).values()) == {"0"}
+
+
+def test_index_explains_an_unknown_model(pages: TestClient) -> None:
+    r = pages.get("/", params={"model": "nope"})
+    assert "unknown model &#39;nope&#39;" in r.text and "Showing mnist-z2" in r.text
+
+
+def test_model_switch_by_htmx_returns_only_the_explorer(pages: TestClient) -> None:
+    r = pages.get("/", params={"model": "mnist-z10"}, headers=HX)
+    assert r.text.lstrip().startswith(("{#", "<main")) and "<html" not in r.text
+    assert r.text.count('type="range" id="z') == 10
+    assert "HX-Request" in r.headers["vary"]
+
+
+def test_decoded_fragment_is_the_image_at_that_z(pages: TestClient) -> None:
+    a = pages.get("/fragments/decoded", params={"model": "mnist-z2", "z0": "0", "z1": "0"}).text
+    b = pages.get("/fragments/decoded", params={"model": "mnist-z2", "z0": "2.5", "z1": "-1"}).text
+    assert data_url_image(a, "decoded").size == (28, 28)
+    assert data_url_image(a, "decoded").tobytes() != data_url_image(b, "decoded").tobytes()
+    assert 'data-z="2.5,-1"' in b
+
+
+def test_decoded_fragment_rejects_a_bad_value_visibly(pages: TestClient) -> None:
+    r = pages.get("/fragments/decoded", params={"model": "mnist-z2", "z0": "abc"})
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    assert r.headers["HX-Retarget"] == "#z-message"
+
+
+def test_reset_fragment_sets_zeros_and_fires_input(pages: TestClient) -> None:
+    r = pages.get("/fragments/sliders", params={"model": "mnist-z10", "action": "reset"})
+    assert set(sliders(r.text).values()) == {"0"} and len(sliders(r.text)) == 10
+    assert '"input"' in r.headers["HX-Trigger-After-Swap"]
+
+
+def test_sample_fragment_draws_from_the_prior(pages: TestClient) -> None:
+    draws = [
+        sliders(pages.get("/fragments/sliders", params={"model": "mnist-z10", "action": "sample"}).text)
+        for _ in range(2)
+    ]
+    assert draws[0] != draws[1]
+    cold = sliders(
+        pages.get(
+            "/fragments/sliders", params={"model": "mnist-z10", "action": "sample", "temperature": "0"}
+        ).text
+    )
+    assert set(cold.values()) == {"0"}
+
+
+def test_sample_fragment_rejects_a_temperature_beyond_the_slider(pages: TestClient) -> None:
+    r = pages.get("/fragments/sliders", params={"model": "mnist-z2", "action": "sample", "temperature": "9"})
+    assert r.status_code == 422 and "temperature" in r.text
+
+
+def test_grid_fragment_points_at_the_grid_image(pages: TestClient) -> None:
+    r = pages.get(
+        "/fragments/grid",
+        params={"model": "mnist-z10", "z3": "1", "gx": "2", "gy": "5", "lo": "-2", "hi": "2", "steps": "9"},
+    )
+    src = re.search(r'id="grid" src="([^"]+)"', r.text).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    image = pages.get(src)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(image.content)).size == (9 * 28, 9 * 28)
+
+
+def test_grid_fragment_rejects_one_dimension_twice(pages: TestClient) -> None:
+    r = pages.get("/fragments/grid", params={"model": "mnist-z10", "gx": "3", "gy": "3"})
+    assert r.status_code == 422 and "two different dimensions" in r.text
+
+
+def test_traversal_fragment_follows_z(pages: TestClient) -> None:
+    r = pages.get("/fragments/traversal", params={"model": "mnist-z2", "z0": "1.5"})
+    src = re.search(r'id="traversal" src="([^"]+)"', r.text).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    assert "base=1.5%2C0" in src and pages.get(src).status_code == 200
+
+
+def test_upload_moves_sliders_to_the_latent_mean(pages: TestClient) -> None:
+    r = pages.post(
+        "/fragments/upload", params={"model": "mnist-z2"}, files={"image": ("one.png", png(), "image/png")}
+    )
+    assert r.status_code == 200
+    assert data_url_image(r.text, "upload-input").size == (28, 28)
+    assert data_url_image(r.text, "upload-reconstruction").size == (28, 28)
+    assert 'hx-swap-oob="innerHTML"' in r.text and set(sliders(r.text).values()) != {"0"}
+    assert '"input"' in r.headers["HX-Trigger-After-Swap"]
+
+
+def test_upload_rejects_non_image_with_a_visible_message(pages: TestClient) -> None:
+    r = pages.post(
+        "/fragments/upload",
+        params={"model": "mnist-z2"},
+        files={"image": ("notes.txt", b"not an image", "text/plain")},
+    )
+    assert r.status_code == 415
+    assert 'class="message" role="alert"' in r.text and "expected a PNG, JPEG" in r.text
