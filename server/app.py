@@ -10,9 +10,12 @@ import torch
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from model.inference import for_inference
 from model.store import list_models, load
+from server.encodings import EncodingCache
+from server.errors import install_error_handlers
 from server.registry import Registry
-from server.routes import api, pages
+from server.routes import api, explore, pages, status, upload
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +33,7 @@ def load_registry(settings: Settings) -> Registry:
     device = pick_device(settings.device)
     models = {}
     for card in list_models(settings.weights_dir):
-        models[card["name"]] = load(card["name"], device, folder=settings.weights_dir)
+        models[card["name"]] = for_inference(load(card["name"], device, folder=settings.weights_dir))
     if not models:
         raise RuntimeError(f"no models in {settings.weights_dir}: expected <name>.safetensors + <name>.json")
     return Registry(models, default=settings.default_model)
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.registry = load_registry(settings)
+        app.state.encodings = EncodingCache.from_settings(settings)  # lazy: nothing computed here
         yield
         app.state.registry = None
 
@@ -53,8 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.registry = None
+    install_error_handlers(app)
+    app.include_router(status.router)
     app.include_router(api.router)
+    app.include_router(upload.router)
     app.include_router(pages.router)
+    app.include_router(explore.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app
 

@@ -1,4 +1,8 @@
-"""Request dependencies as Annotated aliases: SettingsDep, RegistryDep, ModelDep."""
+"""Request dependencies as Annotated aliases: SettingsDep, RegistryDep, ModelDep.
+
+All `async def`: FastAPI runs a plain `def` dependency in its thread pool, a hop of tens of
+microseconds per request for lookups that take well under one.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from server.registry import Registry
 from server.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry | None = request.app.state.registry
     if registry is None:
         raise HTTPException(503, detail="models are not loaded yet")
@@ -27,9 +31,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
-def get_model(
+async def get_model(
     registry: RegistryDep,
-    model: Annotated[str | None, Query(description="model name, as listed by /models", max_length=100)] = None,
+    model: Annotated[
+        str | None, Query(description="model name, as listed by /models; default: mnist-z2", max_length=100)
+    ] = None,
 ) -> VAE:
     try:
         return registry.get(model)

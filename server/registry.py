@@ -22,4 +22,4 @@ class Registry:
         return self.models[name or self.default]
 
     def cards(self) -> list[dict[str, Any]]:
-        return [self.models[n].card for n in sorted(self.models)]  # type: ignore[attr-defined]
+        return [self.models[n].card for n in sorted(self.models)]  # type: ignore[misc]

@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     max_images: int = Field(1024, ge=1, description="most images one request may decode")
     max_steps: int = Field(32, ge=2, description="most steps per axis of a grid, traversal or strip")
     max_samples: int = Field(256, ge=1, description="most prior samples in one /sample request")
+    max_temperature: float = Field(5.0, gt=0, description="largest prior temperature for /sample")
     max_size: int = Field(512, ge=28, description="largest output edge in pixels for /decode")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest upload in bytes")
     max_upload_pixels: int = Field(40_000_000, ge=784, description="largest upload in pixels")
+    cache_max_age: int = Field(3600, ge=0, description="seconds a client may cache a deterministic GET")
+
+    data_dir: Path | None = Field(
+        default=None, description="folder holding mnist/ and fashion-mnist/ test sets, read for /encodings; "
+        "default: ../shared/data/<set>, data/<set> or Debian's /usr/share/datasets/fashion-mnist"
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="folder of <name>.encodings.npz (test-set encodings); default: weights_dir"
+    )

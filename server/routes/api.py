@@ -1,5 +1,165 @@
-"""PNG and JSON endpoints (filled in by the API work)."""
+"""Images from latent codes: decode, sample, grid, traverse, interpolate (PNG, and GIF).
 
-from fastapi import APIRouter
+Handlers are `async def` and decode on the event loop: a batch of codes decodes in well under a
+millisecond, less than a hop to the thread pool would cost. Each handler parses (server.schemas),
+builds codes (model.latent), decodes, renders (server.render) and answers.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import torch
+from fastapi import APIRouter, Query, Request, Response
+
+from model import latent
+from model.vae import VAE
+from server import render
+from server.deps import ModelDep, SettingsDep
+from server.responses import BAD_INPUT, CACHED, GIFResponse, PNGResponse, Responses, cached
+from server.schemas import check_cap, check_images, invalid, parse_base, parse_ranges, parse_vector
+from server.settings import Settings
 
 router = APIRouter(tags=["api"])
+
+Z = "exactly latent_dim comma-separated finite numbers, |z| <= the bound (10 by default)"
+Steps = Annotated[int, Query(ge=2, description="images per axis (at most 32 by default)")]
+Base = Annotated[
+    str | None, Query(description=f"the latent vector other dimensions are held at: {Z}; default zeros")
+]
+Range = Annotated[str | None, Query(description="a range <start>..<stop> for this dimension, e.g. -3..3")]
+IMAGE: Responses = {**CACHED, **BAD_INPUT}
+
+
+def decode(vae: VAE, z: torch.Tensor) -> torch.Tensor:
+    """(N, D) codes -> (N, 1, H, W) pixel probabilities, without autograd bookkeeping."""
+    with torch.inference_mode():
+        return vae.decode(z.to(vae.device))
+
+
+def identity(vae: VAE) -> str:
+    card: dict[str, Any] = vae.card  # type: ignore[assignment]
+    return f"{card['name']}:{card.get('sha256', '')}"
+
+
+def answer(
+    request: Request, vae: VAE, settings: Settings, render: Callable[[], bytes], media_type: str = "image/png"
+) -> Response:
+    """A cacheable answer (ETag, Cache-Control, 304) for a deterministic rendering."""
+    return cached(request, identity(vae), render, media_type=media_type, max_age=settings.cache_max_age)
+
+
+def picture(vae: VAE, z: torch.Tensor, cols: int, size: int | None = None) -> bytes:
+    return render.png(render.tile(decode(vae, z), cols), size=size)
+
+
+@router.get("/decode", response_class=PNGResponse, responses=IMAGE, summary="Decode one latent vector")
+async def decode_one(
+    request: Request,
+    vae: ModelDep,
+    settings: SettingsDep,
+    z: Annotated[str, Query(description=Z, examples=["0.5,-1.2"])],
+    size: Annotated[int | None, Query(ge=1, description="output edge in pixels, nearest neighbour")] = None,
+) -> Response:
+    code = parse_vector(z, dim=vae.latent_dim, bound=settings.z_bound)
+    if size is not None:
+        check_cap("size", size, settings.max_size)
+    return answer(request, vae, settings, lambda: picture(vae, code[None], 1, size))
+
+
+@router.get("/sample", response_class=PNGResponse, responses=IMAGE, summary="Decode draws from the prior")
+async def sample(
+    request: Request,
+    vae: ModelDep,
+    settings: SettingsDep,
+    n: Annotated[int, Query(ge=1, description="number of draws (at most 256 by default)")] = 16,
+    seed: Annotated[
+        int | None, Query(ge=0, lt=2**63, description="same seed, same bytes; default random")
+    ] = None,
+    temperature: Annotated[float, Query(ge=0, description="z ~ N(0, t^2 I); at most 5 by default")] = 1.0,
+) -> Response:
+    check_cap("n", n, settings.max_samples)
+    check_images(n, settings.max_images)
+    if not temperature <= settings.max_temperature:
+        raise invalid(
+            f"temperature={temperature} is beyond this server's limit; expected 0 <= "
+            f"temperature <= {settings.max_temperature:g}"
+        )
+    cols = math.ceil(math.sqrt(n))
+    fresh = seed is None  # a new draw each time: not cacheable, but reproducible from X-Seed
+    seed = secrets.randbits(63) if seed is None else seed
+    z = latent.sample_prior(n, vae.latent_dim, seed=seed, temperature=temperature)
+    if fresh:
+        return PNGResponse(picture(vae, z, cols), headers={"Cache-Control": "no-store", "X-Seed": str(seed)})
+    return answer(request, vae, settings, lambda: picture(vae, z, cols))
+
+
+@router.get("/grid", response_class=PNGResponse, responses=IMAGE, summary="The 2-D latent manifold")
+async def grid(
+    request: Request,
+    vae: ModelDep,
+    settings: SettingsDep,
+    steps: Steps = 15,
+    base: Base = None,
+    z0: Range = None,
+    z1: Range = None,
+) -> Response:
+    """Any two dimensions as `z<k>=<start>..<stop>`: the first along x, the second along y (downward
+    as written); one range gives a single row. Without ranges, z0 and z1 sweep -3..3."""
+    check_cap("steps", steps, settings.max_steps)
+    ranges = parse_ranges(request.query_params.multi_items(), dim=vae.latent_dim, bound=settings.z_bound)
+    check_images(steps ** len(ranges), settings.max_images)
+    z = latent.grid(parse_base(base, dim=vae.latent_dim, bound=settings.z_bound), ranges, steps)
+    return answer(request, vae, settings, lambda: picture(vae, z, steps))
+
+
+@router.get("/traverse", response_class=PNGResponse, responses=IMAGE, summary="Factors of variation")
+async def traverse(
+    request: Request,
+    vae: ModelDep,
+    settings: SettingsDep,
+    base: Base = None,
+    span: Annotated[float, Query(ge=0, description="each row sweeps base[k]-span .. base[k]+span")] = 3.0,
+    steps: Steps = 9,
+) -> Response:
+    """One row per latent dimension, each sweeping that dimension around `base`."""
+    check_cap("steps", steps, settings.max_steps)
+    if not span <= settings.z_bound:
+        raise invalid(f"span={span} is beyond the bound; expected 0 <= span <= {settings.z_bound:g}")
+    check_images(vae.latent_dim * steps, settings.max_images)
+    z = latent.traverse(parse_base(base, dim=vae.latent_dim, bound=settings.z_bound), span, steps)
+    return answer(request, vae, settings, lambda: picture(vae, z, steps))
+
+
+@router.get(
+    "/interpolate",
+    response_class=PNGResponse,
+    summary="A path between two latent vectors",
+    responses={**IMAGE, 200: {"content": {"image/gif": {}}, "description": "a PNG strip or a GIF"}},
+)
+async def interpolate(
+    request: Request,
+    vae: ModelDep,
+    settings: SettingsDep,
+    start: Annotated[str, Query(alias="from", description=f"where the path starts: {Z}")],
+    to: Annotated[str, Query(description=f"where the path ends: {Z}")],
+    steps: Steps = 10,
+    method: Literal["linear", "slerp"] = "linear",
+    format: Literal["png", "gif"] = "png",
+) -> Response:
+    """A strip of `steps` images from `from` to `to`, or a looping GIF that goes there and back."""
+    check_cap("steps", steps, settings.max_steps)
+    check_images(steps, settings.max_images)
+    a = parse_vector(start, dim=vae.latent_dim, bound=settings.z_bound, name="from")
+    b = parse_vector(to, dim=vae.latent_dim, bound=settings.z_bound, name="to")
+    path = latent.interpolate(a, b, steps, method)
+
+    def animate() -> bytes:
+        return render.gif(render.to_uint8(latent.there_and_back(decode(vae, path))))
+
+    if format == "gif":
+        return answer(request, vae, settings, animate, GIFResponse.media_type)
+    return answer(request, vae, settings, lambda: picture(vae, path, steps))

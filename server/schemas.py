@@ -1,0 +1,141 @@
+"""Request parsing and validation (latent vectors, ranges, caps) and the JSON response models.
+
+Every failure is an `HTTPException(422)` whose detail says what was wrong and what is accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import torch
+from fastapi import HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from model.latent import Range
+
+NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = re.compile(NUMBER)
+_RANGE = re.compile(rf"\s*({NUMBER})\s*\.\.\s*({NUMBER})\s*")
+_RANGE_KEY = re.compile(r"z(\d+)")
+DEFAULT_SPAN = 3.0  # default extent of a grid axis: +-3 prior standard deviations
+
+
+def invalid(detail: str) -> HTTPException:
+    return HTTPException(422, detail=detail)
+
+
+def _number(text: str, *, what: str, bound: float) -> float:
+    """One finite number with |x| <= bound; `what` names it in the error ("z value 2")."""
+    text = text.strip()
+    if not _NUMBER.fullmatch(text) and text.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+        raise invalid(f"{what} is {text!r}, not a number; expected a decimal like -1.5 or 2e-1")
+    value = float(text)
+    if not math.isfinite(value):
+        raise invalid(f"{what} is {text!r}, which is not finite; expected |value| <= {bound:g}")
+    if abs(value) > bound:
+        raise invalid(f"{what} is {text}, beyond the bound; expected |value| <= {bound:g}")
+    return value
+
+
+def parse_vector(text: str, *, dim: int, bound: float, name: str = "z") -> torch.Tensor:
+    """`0.5,-1.2` -> a (dim,) float32 tensor; exactly `dim` finite numbers within +-bound."""
+    parts = text.split(",")
+    example = ",".join(["0"] * dim)
+    if len(parts) != dim:
+        given = "no values" if not text.strip() else f"{len(parts)} value{'s' * (len(parts) != 1)}"
+        raise invalid(
+            f"{name} has {given}, but this model's latent space has {dim} dimension{'s' * (dim != 1)}: "
+            f"give exactly {dim} comma-separated numbers, e.g. {name}={example}"
+        )
+    for i, p in enumerate(parts):
+        if not p.strip():
+            raise invalid(
+                f"{name} value {i + 1} is empty; give {dim} comma-separated numbers, e.g. {name}={example}"
+            )
+    values = [_number(p, what=f"{name} value {i + 1}", bound=bound) for i, p in enumerate(parts)]
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def parse_base(text: str | None, *, dim: int, bound: float) -> torch.Tensor:
+    """The `base` latent vector: zeros when not given."""
+    return torch.zeros(dim) if text is None else parse_vector(text, dim=dim, bound=bound, name="base")
+
+
+def parse_range(key: str, text: str, *, bound: float) -> tuple[float, float]:
+    """`-3..3` -> (-3.0, 3.0); either direction is fine, `3..-3` runs backwards."""
+    m = _RANGE.fullmatch(text)
+    if not m:
+        raise invalid(
+            f"{key}={text!r} is not a range; expected <start>..<stop> with two numbers, e.g. {key}=-3..3"
+        )
+    start = _number(m.group(1), what=f"the start of {key}", bound=bound)
+    stop = _number(m.group(2), what=f"the end of {key}", bound=bound)
+    return start, stop
+
+
+def parse_ranges(params: list[tuple[str, str]], *, dim: int, bound: float) -> list[Range]:
+    """The `z<k>=<start>..<stop>` query parameters, in the order written; the first is x, the
+    second y. None given: z0 (and z1, when there is one) over -3..3."""
+    ranges: list[Range] = []
+    for key, value in params:
+        m = _RANGE_KEY.fullmatch(key)
+        if not m:
+            continue
+        k = int(m.group(1))
+        if k >= dim:
+            raise invalid(f"{key} is not a latent dimension of this model; it has z0..z{dim - 1}")
+        if any(k == r[0] for r in ranges):
+            raise invalid(f"{key} is given twice; give each dimension at most once")
+        ranges.append((k, *parse_range(key, value, bound=bound)))
+    if len(ranges) > 2:
+        keys = ", ".join(f"z{r[0]}" for r in ranges)
+        raise invalid(f"at most two ranges (x, then y) are accepted; got {len(ranges)}: {keys}")
+    if not ranges:
+        ranges = [(k, -DEFAULT_SPAN, DEFAULT_SPAN) for k in range(min(dim, 2))]
+    return ranges
+
+
+def check_cap(name: str, value: int, limit: int) -> None:
+    if value > limit:
+        raise invalid(f"{name}={value} is beyond this server's limit; expected {name} <= {limit}")
+
+
+def check_images(count: int, limit: int) -> None:
+    """No request may decode more than `limit` images."""
+    if count > limit:
+        raise invalid(
+            f"this request would decode {count} images; this server decodes at most {limit} per request"
+        )
+
+
+class ModelCard(BaseModel):
+    """A loaded model: its card as written next to the weights, plus the latent size."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    dataset: str | None = None
+    latent_dim: int
+    placeholder: bool = False
+    config: dict[str, Any]
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class Encoding(BaseModel):
+    mean: list[float] = Field(description="the encoder's mean of q(z|x)")
+    logvar: list[float] = Field(description="the encoder's log-variance of q(z|x)")
+
+
+class Reconstruction(Encoding):
+    input: str = Field(description="the preprocessed 28x28 input, as a PNG data URL")
+    reconstruction: str = Field(description="the decoded mean, as a PNG data URL")
+
+
+class Status(BaseModel):
+    status: str
+    models: list[str] = Field(default_factory=list)
+
+
+class ErrorDetail(BaseModel):
+    detail: str = Field(description="what was wrong and what is accepted")

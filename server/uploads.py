@@ -1,0 +1,86 @@
+"""Reading an uploaded image: a multipart field `image` or a raw `image/*` body, capped in bytes
+before it is read and in pixels before it is decoded, then preprocessed into the model's input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import numpy as np
+import torch
+from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
+
+from model.vae import VAE
+from server.preprocess import ACCEPTED_TEXT, UploadError, open_image, preprocess
+from server.settings import Settings
+
+FIELD = "image"
+MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file itself
+INLINE_PIXELS = 512 * 512  # smaller images are preprocessed on the event loop: a thread hop costs more
+RAW_TYPES = ("image/", "application/octet-stream")
+EXPECTED = f"a multipart/form-data field {FIELD!r} or a raw image/* body holding a {ACCEPTED_TEXT} image"
+
+
+def too_large(size: str, limit: int) -> HTTPException:
+    return HTTPException(413, detail=f"the upload is {size}; the limit is {limit:,} bytes")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large(f"{int(length):,} bytes", limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large(f"more than {limit:,} bytes", limit)
+    return bytes(body)
+
+
+async def _once(body: bytes) -> AsyncGenerator[bytes, None]:
+    yield body
+
+
+async def read_upload(request: Request, max_bytes: int) -> bytes:
+    """The uploaded file's bytes, from either form of upload."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        body = await read_body(request, max_bytes + MULTIPART_SLACK)
+        try:
+            form = await MultiPartParser(request.headers, _once(body), max_files=1, max_fields=8).parse()
+        except Exception as e:  # starlette's and python-multipart's own exceptions, bad boundaries
+            raise HTTPException(422, detail=f"malformed multipart body ({e}); expected {EXPECTED}") from None
+        field = form.get(FIELD)
+        if not isinstance(field, UploadFile):
+            got = ", ".join(repr(k) for k in form) or "no fields"
+            raise HTTPException(422, detail=f"the multipart body has no file field {FIELD!r} (got {got})")
+        data = await field.read()
+        await form.close()
+        if len(data) > max_bytes:
+            raise too_large(f"{len(data):,} bytes", max_bytes)
+        return data
+    if ctype and not ctype.startswith(RAW_TYPES):
+        raise HTTPException(415, detail=f"expected {EXPECTED}; got a {ctype} body")
+    return await read_body(request, max_bytes)
+
+
+async def load_input(request: Request, settings: Settings, vae: VAE) -> torch.Tensor:
+    """Upload -> the model's input, (1, 1, S, S) in [0, 1]; every bad upload is a 4xx."""
+    data = await read_upload(request, settings.max_upload_bytes)
+    size = vae.config.image_size
+    box = round(size * 20 / 28)  # MNIST's 20x20 box in its 28x28 field
+    try:
+        img = open_image(data, max_pixels=settings.max_upload_pixels)
+    except UploadError as e:
+        raise HTTPException(e.status, detail=e.detail) from None
+    try:
+        if img.width * img.height <= INLINE_PIXELS:
+            x = preprocess(img, canvas=size, box=box)
+        else:
+            x = await run_in_threadpool(preprocess, img, canvas=size, box=box)
+    except Exception as e:  # an exotic mode PIL cannot convert: refuse it rather than fail
+        raise HTTPException(422, detail=f"could not read the pixels of this {img.mode} image ({e})") from None
+    return torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, size, size).to(vae.device)
