@@ -21,6 +21,13 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 WEIGHTS_ENV = "VAE_WEIGHTS_DIR"
 
 
+def pick_device(name: str | None = "auto") -> torch.device:
+    """`auto` (or None): CUDA when present, else CPU; otherwise the named device."""
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def weights_dir() -> Path:
     return Path(os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
 

@@ -54,12 +54,6 @@ def ints(s: str) -> tuple[int, ...]:
     return tuple(int(v) for v in s.split(",") if v.strip())
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def reproduce_command(args: argparse.Namespace) -> str:
     keep = ["data", "latent_dim", "arch", "hidden", "channels", "epochs", "batch_size", "lr", "seed",
             "iw_samples", "name"]
@@ -106,7 +100,7 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str) -> Non
 def train(args: argparse.Namespace) -> dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
+    device = store.pick_device(args.device)
     folder = args.data_dir or default_folder(args.data)
     if folder is None:
         raise DataError(f"no data folder for {args.data!r} found; pass --data-dir")

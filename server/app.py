@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from model.inference import for_inference
-from model.store import list_models, load
+from model.store import list_models, load, pick_device
 from server.encodings import EncodingCache
 from server.errors import install_error_handlers
 from server.registry import Registry
@@ -19,12 +19,6 @@ from server.routes import api, explore, pages, status, upload
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def load_registry(settings: Settings) -> Registry:
