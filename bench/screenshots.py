@@ -2,8 +2,12 @@
 
 Each shot is the page at 1280x800 after uploading one test-set image of the model's data set (when the
 data is on this machine), so that it shows a reconstruction, the sliders at its latent mean, the grid
-with its marker and the traversals. Also docs/explorer-phone.png at 390 px wide. Models whose card says
-"placeholder" are skipped unless --allow-placeholder: their pictures are noise.
+with its marker and the traversals. Below it, docs/beyond-<name>.png shows the panels under the
+first screen: the latent map with a hovered point, a drawn digit and its reconstruction, the
+interpolation from the drawing to a clicked map point, and the model insight. Also
+docs/explorer-phone.png at 390 px wide. Models whose card says "placeholder" are skipped unless
+--allow-placeholder: their pictures are noise. The test-set encodings are cached in a temporary
+folder, never next to the weights.
 
     .venv/bin/python bench/screenshots.py [--out docs] [--allow-placeholder]
 """
@@ -14,6 +18,7 @@ import argparse
 import io
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from model.data import DataError, default_folder, load_split  # noqa: E402
 from model.store import weights_dir  # noqa: E402
-from tests.browser.harness import launch, serve  # noqa: E402
+from tests.browser.harness import draw_stroke, launch, serve  # noqa: E402
 
 EXAMPLE = {"mnist": 7, "fashion-mnist": 9}  # a test image to upload: index 7 is a 9, 9 a sandal
 
@@ -46,7 +51,26 @@ def settle(page: Any) -> None:
     """Wait until the debounced grid and traversal requests are done and every image is painted."""
     page.wait_for_timeout(500)
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("[...document.images].every((img) => img.complete && img.naturalWidth > 0)")
+    page.wait_for_function("[...document.images].filter((img) => img.getAttribute('src'))"
+                           ".every((img) => img.complete && img.naturalWidth > 0)")
+
+
+def shoot_beyond(page: Any, path: Path) -> None:
+    """The panels below the first screen, after drawing a 7, clicking a map point and hovering another."""
+    page.locator("#map-panel").scroll_into_view_if_needed()
+    page.wait_for_selector("#map-panel[data-state=ready], #map-panel[data-state=error]", timeout=120_000)
+    draw_stroke(page, [(0.25, 0.22), (0.75, 0.22), (0.45, 0.85)], steps=8)
+    page.locator("#draw-reconstruction").wait_for()
+    page.click("[data-end=a][data-source=draw]")
+    if page.locator("#map-panel").get_attribute("data-state") == "ready":
+        clicked = page.evaluate("latentMap.pointAt(3)")
+        page.mouse.click(clicked["x"], clicked["y"])
+        page.click("[data-end=b][data-source=map]")
+        hovered = page.evaluate("latentMap.pointAt(11)")
+        page.mouse.move(hovered["x"], hovered["y"])
+    settle(page)
+    page.locator(".beyond").screenshot(path=str(path))
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
 def shoot(page: Any, url: str, card: dict[str, Any], path: Path) -> None:
@@ -79,11 +103,13 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    with serve() as url, sync_playwright() as p:
+    with tempfile.TemporaryDirectory() as cache, serve({"VAE_CACHE_DIR": cache}) as url, \
+            sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         for card in ready:
             shoot(page, url, card, args.out / f"explorer-{card['name']}.png")
+            shoot_beyond(page, args.out / f"beyond-{card['name']}.png")
         phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
         shoot(phone, url, ready[-1], args.out / "explorer-phone.png")
         browser.close()

@@ -34,6 +34,8 @@ class ViewDefaults:
     traverse_steps: int = 9
     temperature: float = 1.0
     temperature_max: float = 2.0
+    inactive_kl: float = 0.05  # nats: a dimension whose average KL is below this carries no information
+    interpolate_steps: int = 10
 
     @property
     def step(self) -> float:

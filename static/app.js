@@ -1,6 +1,8 @@
 // The few things htmx cannot do on the explorer page: slider read-outs, the URL, keyboard keys,
 // drag-and-drop uploads, and turning a click on the grid image into two slider values.
 // Every change of z ends as an `input` event on #z-form, which htmx turns into a new image.
+// map.js, draw.js and interpolate.js hold the canvases below the sliders; they move the sliders
+// with a `vae:set-z` event.
 (() => {
   "use strict";
 
@@ -70,6 +72,16 @@
 
   document.addEventListener("click", (event) => {
     if (event.target.id === "grid") pickCell(event);
+  });
+
+  // Every slider to `detail.z` at once (a map point, a drawing's mean); each range input clamps and
+  // rounds its value to its own range and step, as the server's `snap` does.
+  document.addEventListener("vae:set-z", (event) => {
+    const all = sliders();
+    event.detail.z.forEach((v, i) => {
+      if (all[i]) all[i].value = v;
+    });
+    byId("z-form")?.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
   // A reply for a part of the page that was replaced meanwhile (a model switch) has nowhere to go.

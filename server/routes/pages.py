@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from model.vae import VAE
 from server import explorer as ex
+from server import insight
 from server.deps import RegistryDep, SettingsDep
 from server.preprocess import ACCEPTED_TEXT
 from server.registry import Registry
@@ -38,7 +39,8 @@ def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=TEMPLATES)
     t.env.globals.update(
         view=ex.VIEW, accepted=ACCEPTED_TEXT, fmt=ex.fmt, csv=ex.csv, traverse_url=ex.traverse_url,
-        model_label=ex.model_label, dataset_label=ex.dataset_label,
+        model_label=ex.model_label, dataset_label=ex.dataset_label, kl_bars=insight.kl_bars,
+        training_curve=insight.training_curve, losses=insight.losses, class_names=insight.class_names,
     )
     return t
 

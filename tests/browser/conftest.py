@@ -19,8 +19,26 @@ UPLOAD_LIMIT = 100_000  # bytes: small, so that the "too large" test uploads lit
 
 
 @pytest.fixture(scope="session")
-def live_server(tiny_weights_dir: Path) -> Iterator[str]:
-    env = {"VAE_WEIGHTS_DIR": str(tiny_weights_dir), "VAE_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}
+def data_root(tmp_path_factory: pytest.TempPathFactory, synthetic_data_dir: Path) -> Path:
+    """A VAE_DATA_DIR with mnist/ (the synthetic test set, 100 images) and no fashion-mnist/."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "mnist").symlink_to(synthetic_data_dir, target_is_directory=True)
+    return root
+
+
+def app_env(tmp_path_factory: pytest.TempPathFactory, weights: Path, data_root: Path) -> dict[str, str]:
+    """Settings for a server under test: its models, the synthetic data, and encodings cached in a
+    fresh tmp folder (never next to shipped weights)."""
+    cache = tmp_path_factory.mktemp("encodings")
+    return {"VAE_WEIGHTS_DIR": str(weights), "VAE_DATA_DIR": str(data_root), "VAE_CACHE_DIR": str(cache)}
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, tiny_weights_dir: Path, data_root: Path
+) -> Iterator[str]:
+    env = app_env(tmp_path_factory, tiny_weights_dir, data_root)
+    env["VAE_MAX_UPLOAD_BYTES"] = str(UPLOAD_LIMIT)
     with serve(env) as url:
         yield url
 
@@ -40,8 +58,10 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_page(browser: Any, live_server: str, width: int, height: int) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height})
+def open_page(browser: Any, live_server: str, width: int, height: int, **options: Any) -> Iterator[Any]:
+    """A tab whose JavaScript errors fail the test; `options` go to the browser context (has_touch)."""
+    viewport = {"width": width, "height": height}
+    context = browser.new_context(base_url=live_server, viewport=viewport, **options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[Exception] = []

@@ -1,6 +1,7 @@
 """The app under uvicorn on a free 127.0.0.1 port, and Debian's Chromium driven by Playwright.
 
-Shared by the browser tests (tests/browser/conftest.py), bench/browser.py and bench/screenshots.py.
+Shared by the browser tests (tests/browser/conftest.py), bench/browser.py and bench/screenshots.py;
+also the scripted mouse stroke over the drawing pad that both the tests and the screenshots draw.
 """
 
 from __future__ import annotations
@@ -85,3 +86,14 @@ def serve(env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[st
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def draw_stroke(page: Any, points: list[tuple[float, float]], steps: int = 4) -> None:
+    """A mouse stroke over the drawing pad through `points`, given as fractions of its width and height."""
+    box = page.locator("#draw").bounding_box()
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in xy[1:]:
+        page.mouse.move(x, y, steps=steps)
+    page.mouse.up()
