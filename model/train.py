@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=store.WEIGHTS_DIR, help="folder for the weights")
     p.add_argument("--checkpoint-dir", type=Path, default=Path("checkpoints"))
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--binarize", action="store_true",
+                   help="train on fresh Bernoulli draws of each image every step (dynamic binarization: "
+                        "the same expected loss, less overfitting); evaluation stays on the grey levels")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (for tests)")
     args = p.parse_args(argv)
     prefix = "fashion" if args.data.startswith("fashion") else args.data
@@ -62,6 +65,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
         parts += [f"--{k.replace('_', '-')}", str(getattr(args, k))]
     if args.data_dir:
         parts += ["--data-dir", str(args.data_dir)]
+    if args.binarize:
+        parts.append("--binarize")
     if args.limit:
         parts += ["--limit", str(args.limit)]
     return shlex.join(parts)
@@ -145,7 +150,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         bar = tqdm(perm.split(args.batch_size), desc=f"{args.name} {epoch + 1}/{args.epochs}",
                    leave=False, mininterval=1.0, file=sys.stderr)
         for i, idx in enumerate(bar):
-            loss = neg_elbo_loss(vae, train_x[idx])
+            xb = train_x[idx]
+            # BCE is linear in its target, so E[BCE(p, Bernoulli(x))] = BCE(p, x): same objective
+            xb = torch.bernoulli(xb) if args.binarize else xb
+            loss = neg_elbo_loss(vae, xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

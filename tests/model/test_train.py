@@ -178,3 +178,12 @@ def test_bad_data_dir_gives_one_line_error_without_traceback(tmp_path: Path, kin
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and str(bad) in lines[0], proc.stderr
+
+
+def test_binarized_training_learns_and_records_the_flag(tmp_path: Path, synthetic_data_dir: Path) -> None:
+    proc = train(synthetic_data_dir, tmp_path, "--binarize")
+    assert proc.returncode == 0, proc.stderr
+    card = card_of(tmp_path)
+    assert "--binarize" in card["command"]
+    history = card["metrics"]["history"]["test"]  # evaluated on the grey levels, not on draws
+    assert history[-1] < history[0]
