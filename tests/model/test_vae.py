@@ -107,3 +107,10 @@ def test_config_rejects_unknown_keys() -> None:
 def test_config_rejects_unknown_arch() -> None:
     with pytest.raises(AssertionError, match="arch must be one of"):
         VAEConfig(arch="transformer")
+
+
+def test_device_follows_the_model_when_it_moves() -> None:
+    vae = VAE(VAEConfig(latent_dim=2, hidden=(8,)))
+    assert vae.device == torch.device("cpu")
+    vae.to("meta")  # a move must not leave a stale cached device behind
+    assert vae.device == torch.device("meta")
