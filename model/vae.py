@@ -5,7 +5,6 @@ A checkpoint stores `VAEConfig` next to the weights, so `VAE(config)` rebuilds t
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -163,5 +162,3 @@ def neg_elbo_loss(vae: VAE, x: torch.Tensor) -> torch.Tensor:
     rec, kl = loss_terms(logits, x, mu, logvar)
     return (rec + kl).mean()
 
-
-LOG_2PI = math.log(2 * math.pi)
