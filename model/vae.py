@@ -130,6 +130,11 @@ class VAE(nn.Module):
         """z: (N, latent_dim) -> pixel probabilities (N, 1, H, W) in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z))
 
+    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x -> (mu, logvar, decode(mu)): the deterministic reconstruction, through the mean."""
+        mu, logvar = self.encode(x)
+        return mu, logvar, self.decode(mu)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar)

@@ -103,7 +103,7 @@ def _int(name: str, text: str) -> int:
 def decode_url(vae: VAE, z: list[float]) -> str:
     """The decoded image for one z at native size, as a PNG data URL (the page upscales it)."""
     images = vae.decode(torch.tensor([z], dtype=torch.float32, device=vae.device))
-    return render.data_url(render.png(render.tile(images, 1)))
+    return render.data_url(render.image_png(images))
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,8 @@ class Upload:
 @torch.inference_mode()
 def reconstruct(vae: VAE, x: torch.Tensor) -> tuple[Upload, list[float]]:
     """A preprocessed upload (1, 1, H, W) -> both images, and its latent mean snapped onto the sliders."""
-    mean, _ = vae.encode(x)
-    recon = vae.decode(mean)
-    urls = [render.data_url(render.png(render.tile(images, 1))) for images in (x, recon)]
+    mean, _, recon = vae.reconstruct(x)
+    urls = [render.data_url(render.image_png(images)) for images in (x, recon)]
     return Upload(*urls), [snap(v) for v in mean[0].tolist()]
 
 

@@ -81,5 +81,10 @@ def gif(frames: np.ndarray, *, duration_ms: int = 80, size: int | None = None) -
     return buf.getvalue()
 
 
+def image_png(images: torch.Tensor) -> bytes:
+    """One (1, 1, H, W) image at native size as PNG."""
+    return png(tile(images, 1))
+
+
 def data_url(png_bytes: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes).decode("ascii")

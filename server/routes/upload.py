@@ -43,16 +43,15 @@ async def reconstruct(request: Request, vae: ModelDep, settings: SettingsDep) ->
     `Accept: application/json` for the encoding and both images as data URLs."""
     x = await load_input(request, settings, vae)
     with torch.inference_mode():
-        mean, logvar = vae.encode(x)
-        recon = vae.decode(mean)
-    out = render.png(render.tile(recon, 1))
+        mean, logvar, recon = vae.reconstruct(x)
+    out = render.image_png(recon)
     vary = {"Vary": "Accept"}
     if not wants_json(request):
         return PNGResponse(out, headers=vary)
     body = Reconstruction(
         mean=mean[0].tolist(),
         logvar=logvar[0].tolist(),
-        input=render.data_url(render.png(render.tile(x, 1))),
+        input=render.data_url(render.image_png(x)),
         reconstruction=render.data_url(out),
     )
     return JSONResponse(body.model_dump(), headers=vary)

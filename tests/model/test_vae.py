@@ -114,3 +114,13 @@ def test_device_follows_the_model_when_it_moves() -> None:
     assert vae.device == torch.device("cpu")
     vae.to("meta")  # a move must not leave a stale cached device behind
     assert vae.device == torch.device("meta")
+
+
+def test_reconstruct_decodes_the_posterior_mean() -> None:
+    vae = VAE(VAEConfig(latent_dim=3, hidden=(16,))).eval()
+    x = torch.rand(4, 1, 28, 28)
+    with torch.inference_mode():
+        mu, logvar, recon = vae.reconstruct(x)
+        assert torch.equal(recon, vae.decode(vae.encode(x)[0]))
+    assert mu.shape == logvar.shape == (4, 3)
+    assert recon.shape == x.shape
