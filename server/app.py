@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from model.inference import for_inference
 from model.store import list_models, load, pick_device
+from server.batching import DecodeBatcher
 from server.encodings import EncodingCache
 from server.errors import install_error_handlers
 from server.registry import Registry
@@ -33,6 +35,18 @@ def load_registry(settings: Settings) -> Registry:
     return Registry(models, default=settings.default_model)
 
 
+def settle_memory() -> None:
+    """Move everything loaded so far out of the garbage collector's sight (`gc.freeze`).
+
+    Requests that wait for a shared decode hold their objects across event-loop turns, so under
+    load the collector runs; a full collection would walk the ~200,000 objects of torch, FastAPI
+    and the models each time (100 ms, measured), where after freezing it walks only what requests
+    made. Frozen objects are never collected: fine for what lives as long as the process.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -40,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.registry = load_registry(settings)
         app.state.encodings = EncodingCache.from_settings(settings)  # lazy: nothing computed here
+        app.state.batcher = DecodeBatcher()
+        settle_memory()
         yield
         app.state.registry = None
 

@@ -70,6 +70,18 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
     return "*" in tags or tag in tags
 
 
+def cache_headers(request: Request, identity: str, max_age: int) -> dict[str, str]:
+    """ETag and Cache-Control of a deterministic answer."""
+    return {"ETag": etag(request, identity), "Cache-Control": f"public, max-age={max_age}"}
+
+
+def not_modified(request: Request, headers: dict[str, str]) -> Response | None:
+    """A 304 when the client already has this answer (its If-None-Match holds our ETag), else None."""
+    if _matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return None
+
+
 def cached(
     request: Request,
     identity: str,
@@ -79,11 +91,8 @@ def cached(
     max_age: int,
 ) -> Response:
     """Answer with render()'s bytes, or 304 without rendering when the client already has them."""
-    tag = etag(request, identity)
-    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
-    if _matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    return Response(render(), media_type=media_type, headers=headers)
+    headers = cache_headers(request, identity, max_age)
+    return not_modified(request, headers) or Response(render(), media_type=media_type, headers=headers)
 
 
 def _quality(accept: str, media_type: str) -> float:

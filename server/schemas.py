@@ -41,6 +41,11 @@ def _number(text: str, *, what: str, bound: float) -> float:
 
 def parse_vector(text: str, *, dim: int, bound: float, name: str = "z") -> torch.Tensor:
     """`0.5,-1.2` -> a (dim,) float32 tensor; exactly `dim` finite numbers within +-bound."""
+    return torch.tensor(parse_values(text, dim=dim, bound=bound, name=name), dtype=torch.float32)
+
+
+def parse_values(text: str, *, dim: int, bound: float, name: str = "z") -> list[float]:
+    """`0.5,-1.2` -> [0.5, -1.2]: exactly `dim` finite numbers within +-bound."""
     parts = text.split(",")
     example = ",".join(["0"] * dim)
     if len(parts) != dim:
@@ -54,8 +59,7 @@ def parse_vector(text: str, *, dim: int, bound: float, name: str = "z") -> torch
             raise invalid(
                 f"{name} value {i + 1} is empty; give {dim} comma-separated numbers, e.g. {name}={example}"
             )
-    values = [_number(p, what=f"{name} value {i + 1}", bound=bound) for i, p in enumerate(parts)]
-    return torch.tensor(values, dtype=torch.float32)
+    return [_number(p, what=f"{name} value {i + 1}", bound=bound) for i, p in enumerate(parts)]
 
 
 def parse_base(text: str | None, *, dim: int, bound: float) -> torch.Tensor:

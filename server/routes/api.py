@@ -14,13 +14,32 @@ from typing import Annotated, Any, Literal
 
 import torch
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from model import latent
 from model.vae import VAE
-from server import render
-from server.deps import ModelDep, SettingsDep
-from server.responses import BAD_INPUT, CACHED, GIFResponse, PNGResponse, Responses, cached
-from server.schemas import check_cap, check_images, invalid, parse_base, parse_ranges, parse_vector
+from server import query, render
+from server.batching import DecodeBatcher
+from server.deps import MODEL, ModelDep, SettingsDep, model_named, registry_of, settings_of
+from server.responses import (
+    BAD_INPUT,
+    CACHED,
+    GIFResponse,
+    PNGResponse,
+    Responses,
+    cache_headers,
+    cached,
+    not_modified,
+)
+from server.schemas import (
+    check_cap,
+    check_images,
+    invalid,
+    parse_base,
+    parse_ranges,
+    parse_values,
+    parse_vector,
+)
 from server.settings import Settings
 
 router = APIRouter(tags=["api"])
@@ -56,18 +75,34 @@ def picture(vae: VAE, z: torch.Tensor, cols: int, size: int | None = None) -> by
     return render.png(render.tile(decode(vae, z), cols), size=size)
 
 
-@router.get("/decode", response_class=PNGResponse, responses=IMAGE, summary="Decode one latent vector")
-async def decode_one(
-    request: Request,
-    vae: ModelDep,
-    settings: SettingsDep,
-    z: Annotated[str, Query(description=Z, examples=["0.5,-1.2"])],
-    size: Annotated[int | None, Query(ge=1, description="output edge in pixels, nearest neighbour")] = None,
-) -> Response:
-    code = parse_vector(z, dim=vae.latent_dim, bound=settings.z_bound)
-    if size is not None:
-        check_cap("size", size, settings.max_size)
-    return answer(request, vae, settings, lambda: picture(vae, code[None], 1, size))
+class DecodeQuery(BaseModel):
+    z: str = Field(description=Z, examples=["0.5,-1.2"])
+    size: int | None = Field(None, ge=1, description="output edge in pixels, nearest neighbour")
+    model: str | None = Field(None, max_length=100, description=MODEL)
+
+
+@router.get(
+    "/decode",
+    response_class=PNGResponse,
+    responses=IMAGE,
+    summary="Decode one latent vector",
+    openapi_extra=query.parameters(DecodeQuery),
+)
+async def decode_one(request: Request) -> Response:
+    """The request behind every slider move, so it skips FastAPI's per-parameter work (server.query)
+    and decodes together with the other /decode requests of its event-loop turn (server.batching)."""
+    q = query.read(request, DecodeQuery)
+    settings = settings_of(request)
+    vae = model_named(registry_of(request), q.model)
+    code = parse_values(q.z, dim=vae.latent_dim, bound=settings.z_bound)
+    if q.size is not None:
+        check_cap("size", q.size, settings.max_size)
+    headers = cache_headers(request, identity(vae), settings.cache_max_age)
+    if fresh := not_modified(request, headers):
+        return fresh
+    batcher: DecodeBatcher = request.app.state.batcher
+    image = await batcher.decode(vae, code)
+    return PNGResponse(render.png(image, size=q.size), headers=headers)
 
 
 @router.get("/sample", response_class=PNGResponse, responses=IMAGE, summary="Decode draws from the prior")

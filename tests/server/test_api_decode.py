@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import numpy as np
 import pytest
 from api_checks import detail_of, image_of
 from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings
 
 
 def test_decode_returns_a_28x28_png(client: TestClient) -> None:
@@ -139,3 +145,32 @@ def test_sample_rejects_negative_parameters(client: TestClient, params: dict[str
 
 def test_sample_rejects_temperature_beyond_the_cap(client: TestClient) -> None:
     assert "temperature <= 5" in detail_of(client.get("/sample", params={"temperature": 50}), 422)
+
+
+@pytest.mark.asyncio
+async def test_concurrent_decodes_share_a_batch_and_each_get_their_own_image(settings: Settings) -> None:
+    app = create_app(settings)
+    zs = ["0,0", "1,-1", "2,2", "-3,1", "0.5,9"]
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            alone = [np.asarray(image_of(await c.get("/decode", params={"z": z}))) for z in zs]
+            before = app.state.batcher.batches
+            together = await asyncio.gather(*(c.get("/decode", params={"z": z}) for z in zs))
+            assert app.state.batcher.batches - before < len(zs)
+    for one, answer in zip(alone, together, strict=True):
+        assert np.abs(np.asarray(image_of(answer)).astype(int) - one).max() <= 1
+
+
+def test_openapi_documents_the_decode_parameters(client: TestClient) -> None:
+    params = client.get("/openapi.json").json()["paths"]["/decode"]["get"]["parameters"]
+    by_name = {p["name"]: p for p in params}
+    assert set(by_name) == {"z", "size", "model"}
+    assert all(p["in"] == "query" and p["description"] for p in params)
+    assert by_name["z"]["required"] and not by_name["size"]["required"]
+    assert by_name["size"]["schema"]["anyOf"][0] == {"type": "integer", "minimum": 1}
+
+
+def test_decode_takes_the_last_of_repeated_parameters(client: TestClient) -> None:
+    a = client.get("/decode?z=5,5&z=0,0").content
+    assert a == client.get("/decode", params={"z": "0,0"}).content

@@ -1,0 +1,86 @@
+"""server.batching: decodes of one event-loop turn share a batch, and each gets its own image."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+import torch
+
+from model.vae import VAE, VAEConfig
+from server import render
+from server.batching import DecodeBatcher
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+def vae() -> VAE:
+    torch.manual_seed(0)
+    return VAE(VAEConfig(latent_dim=2, arch="mlp", hidden=(16,))).eval()
+
+
+def alone(vae: VAE, code: list[float]) -> np.ndarray:
+    with torch.inference_mode():
+        return render.to_uint8(vae.decode(torch.tensor([code])))[0]
+
+
+CODES = [[0.0, 0.0], [1.5, -2.0], [-3.0, 3.0], [0.25, 0.75], [9.0, -9.0]]
+
+
+async def test_decodes_of_one_turn_run_as_one_batch_with_the_same_images(vae: VAE) -> None:
+    batcher = DecodeBatcher()
+    images = await asyncio.gather(*(batcher.decode(vae, c) for c in CODES))
+    assert (batcher.batches, batcher.images) == (1, len(CODES))
+    for code, image in zip(CODES, images, strict=True):
+        assert image.shape == (28, 28) and image.dtype == np.uint8
+        assert np.abs(image.astype(int) - alone(vae, code)).max() <= 1  # batched float sums may round apart
+
+
+async def test_a_lone_decode_runs_on_the_next_turn(vae: VAE) -> None:
+    batcher = DecodeBatcher()
+    image = await asyncio.wait_for(batcher.decode(vae, [0.5, 0.5]), timeout=1)
+    assert (image == alone(vae, [0.5, 0.5])).all()
+    assert batcher.batches == 1
+
+
+async def test_decodes_of_later_turns_get_batches_of_their_own(vae: VAE) -> None:
+    batcher = DecodeBatcher()
+    for code in CODES[:3]:
+        await batcher.decode(vae, code)
+    assert (batcher.batches, batcher.images) == (3, 3)
+
+
+async def test_a_full_batch_runs_at_once(vae: VAE) -> None:
+    batcher = DecodeBatcher(max_batch=2)
+    futures = [batcher.decode(vae, c) for c in CODES]
+    assert [f.done() for f in futures] == [True, True, True, True, False]
+    await asyncio.gather(*futures)
+    assert (batcher.batches, batcher.images) == (3, 5)
+
+
+async def test_each_model_gets_its_own_batch(vae: VAE) -> None:
+    other = VAE(VAEConfig(latent_dim=3, arch="mlp", hidden=(8,))).eval()
+    batcher = DecodeBatcher()
+    a, b = await asyncio.gather(batcher.decode(vae, [0.0, 0.0]), batcher.decode(other, [0.0, 0.0, 0.0]))
+    assert batcher.batches == 2
+    assert (a == alone(vae, [0.0, 0.0])).all() and (b == alone(other, [0.0, 0.0, 0.0])).all()
+
+
+async def test_a_failed_decode_fails_every_request_of_its_batch(vae: VAE) -> None:
+    batcher = DecodeBatcher()
+    wrong = [batcher.decode(vae, [0.0, 0.0, 0.0]) for _ in range(2)]  # 3 values for a 2-D model
+    results = await asyncio.gather(*wrong, return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert (await batcher.decode(vae, [0.0, 0.0])).shape == (28, 28)  # the batcher still works
+
+
+async def test_a_cancelled_request_does_not_disturb_its_batch(vae: VAE) -> None:
+    batcher = DecodeBatcher()
+    gone = batcher.decode(vae, CODES[0])
+    kept = batcher.decode(vae, CODES[1])
+    gone.cancel()
+    image = await kept
+    assert np.abs(image.astype(int) - alone(vae, CODES[1])).max() <= 1
+    assert batcher.images == 2
