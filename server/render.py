@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import struct
 import zlib
@@ -12,6 +13,7 @@ import torch
 from PIL import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the empty IEND chunk and its CRC
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -79,13 +81,13 @@ def png(array: np.ndarray, *, size: int | None = None) -> bytes:
     h, w = array.shape
     rows = np.zeros((h, w + 1), dtype=np.uint8)  # each row starts with its filter type, 0 = none
     rows[:, 1:] = array
-    header = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)  # bit depth 8, grayscale, no interlace
-    return (
-        PNG_SIGNATURE
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", _deflate(rows.tobytes()))
-        + _chunk(b"IEND", b"")
-    )
+    return _head(w, h) + _chunk(b"IDAT", _deflate(rows.tobytes())) + PNG_END
+
+
+@functools.lru_cache(maxsize=64)
+def _head(w: int, h: int) -> bytes:
+    """Signature and header chunk: bit depth 8, grayscale, no interlace."""
+    return PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
 
 
 def gif(frames: np.ndarray, *, duration_ms: int = 80, size: int | None = None) -> bytes:

@@ -38,11 +38,21 @@ async def test_decodes_of_one_turn_run_as_one_batch_with_the_same_images(vae: VA
         assert np.abs(image.astype(int) - alone(vae, code)).max() <= 1  # batched float sums may round apart
 
 
-async def test_a_lone_decode_runs_on_the_next_turn(vae: VAE) -> None:
+async def test_a_lone_decode_runs_once_a_turn_passes_without_others(vae: VAE) -> None:
     batcher = DecodeBatcher()
     image = await asyncio.wait_for(batcher.decode(vae, [0.5, 0.5]), timeout=1)
     assert (image == alone(vae, [0.5, 0.5])).all()
     assert batcher.batches == 1
+
+
+async def test_a_batch_stays_open_while_each_turn_adds_to_it(vae: VAE) -> None:
+    batcher = DecodeBatcher()
+    futures = [batcher.decode(vae, CODES[0])]
+    for code in CODES[1:3]:
+        await asyncio.sleep(0)  # a turn passes in which the batch grew: it waits another
+        futures.append(batcher.decode(vae, code))
+    await asyncio.gather(*futures)
+    assert (batcher.batches, batcher.images) == (1, 3)
 
 
 async def test_decodes_of_later_turns_get_batches_of_their_own(vae: VAE) -> None:
