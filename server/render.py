@@ -39,7 +39,8 @@ def tile(images: torch.Tensor, cols: int, *, pad: int = 0) -> np.ndarray:
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", crc)))
 
 
 def upscale(array: np.ndarray, size: int) -> np.ndarray:

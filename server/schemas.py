@@ -17,6 +17,7 @@ from model.latent import Range
 
 NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER = re.compile(NUMBER)
+_VECTOR = re.compile(rf"\s*{NUMBER}\s*(?:,\s*{NUMBER}\s*)*")
 _RANGE = re.compile(rf"\s*({NUMBER})\s*\.\.\s*({NUMBER})\s*")
 _RANGE_KEY = re.compile(r"z(\d+)")
 DEFAULT_SPAN = 3.0  # default extent of a grid axis: +-3 prior standard deviations
@@ -46,7 +47,11 @@ def parse_vector(text: str, *, dim: int, bound: float, name: str = "z") -> torch
 
 def parse_values(text: str, *, dim: int, bound: float, name: str = "z") -> list[float]:
     """`0.5,-1.2` -> [0.5, -1.2]: exactly `dim` finite numbers within +-bound."""
-    parts = text.split(",")
+    if _VECTOR.fullmatch(text):  # well formed, as nearly every request is: check it in bulk
+        values = [float(p) for p in text.split(",")]
+        if len(values) == dim and max(map(abs, values)) <= bound:  # inf fails here
+            return values
+    parts = text.split(",")  # something is wrong: find what, and say so
     example = ",".join(["0"] * dim)
     if len(parts) != dim:
         given = "no values" if not text.strip() else f"{len(parts)} value{'s' * (len(parts) != 1)}"
