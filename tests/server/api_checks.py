@@ -3,11 +3,15 @@ or a readable JSON error."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
 import struct
 import zlib
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 import numpy as np
@@ -17,6 +21,9 @@ from PIL import Image, ImageDraw
 from model import store
 from model.vae import VAE, VAEConfig
 from server.settings import Settings
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 # name -> config: an MLP with a 2-D latent space (the default model) and a small conv net with 10
 TINY = {
@@ -35,6 +42,24 @@ def save_tiny_models(folder: Path) -> Path:
 
 def tiny_settings(weights: Path) -> Settings:
     return Settings(weights_dir=weights, default_model="tiny-z2", device="cpu")
+
+
+def in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to completion on a fresh event loop in its own thread: the browser tests' sync
+    Playwright keeps a loop running in the main thread for the whole session, where neither
+    asyncio.run nor pytest-asyncio can start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def own_loop(test: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
+    """Decorate an `async def` test to run it with `in_own_loop` (its fixtures still arrive)."""
+
+    @functools.wraps(test)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        in_own_loop(test(*args, **kwargs))
+
+    return run
 
 
 def image_of(response: httpx.Response, media_type: str = "image/png") -> Image.Image:

@@ -7,12 +7,11 @@ import asyncio
 import numpy as np
 import pytest
 import torch
+from api_checks import own_loop
 
 from model.vae import VAE, VAEConfig
 from server import render
 from server.batching import DecodeBatcher
-
-pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +28,7 @@ def alone(vae: VAE, code: list[float]) -> np.ndarray:
 CODES = [[0.0, 0.0], [1.5, -2.0], [-3.0, 3.0], [0.25, 0.75], [9.0, -9.0]]
 
 
+@own_loop
 async def test_decodes_of_one_turn_run_as_one_batch_with_the_same_images(vae: VAE) -> None:
     batcher = DecodeBatcher()
     images = await asyncio.gather(*(batcher.decode(vae, c) for c in CODES))
@@ -38,6 +38,7 @@ async def test_decodes_of_one_turn_run_as_one_batch_with_the_same_images(vae: VA
         assert np.abs(image.astype(int) - alone(vae, code)).max() <= 1  # batched float sums may round apart
 
 
+@own_loop
 async def test_a_lone_decode_runs_once_a_turn_passes_without_others(vae: VAE) -> None:
     batcher = DecodeBatcher()
     image = await asyncio.wait_for(batcher.decode(vae, [0.5, 0.5]), timeout=1)
@@ -45,6 +46,7 @@ async def test_a_lone_decode_runs_once_a_turn_passes_without_others(vae: VAE) ->
     assert batcher.batches == 1
 
 
+@own_loop
 async def test_a_batch_stays_open_while_each_turn_adds_to_it(vae: VAE) -> None:
     batcher = DecodeBatcher()
     futures = [batcher.decode(vae, CODES[0])]
@@ -55,6 +57,7 @@ async def test_a_batch_stays_open_while_each_turn_adds_to_it(vae: VAE) -> None:
     assert (batcher.batches, batcher.images) == (1, 3)
 
 
+@own_loop
 async def test_decodes_of_later_turns_get_batches_of_their_own(vae: VAE) -> None:
     batcher = DecodeBatcher()
     for code in CODES[:3]:
@@ -62,6 +65,7 @@ async def test_decodes_of_later_turns_get_batches_of_their_own(vae: VAE) -> None
     assert (batcher.batches, batcher.images) == (3, 3)
 
 
+@own_loop
 async def test_a_full_batch_runs_at_once(vae: VAE) -> None:
     batcher = DecodeBatcher(max_batch=2)
     futures = [batcher.decode(vae, c) for c in CODES]
@@ -70,6 +74,7 @@ async def test_a_full_batch_runs_at_once(vae: VAE) -> None:
     assert (batcher.batches, batcher.images) == (3, 5)
 
 
+@own_loop
 async def test_each_model_gets_its_own_batch(vae: VAE) -> None:
     other = VAE(VAEConfig(latent_dim=3, arch="mlp", hidden=(8,))).eval()
     batcher = DecodeBatcher()
@@ -78,6 +83,7 @@ async def test_each_model_gets_its_own_batch(vae: VAE) -> None:
     assert (a == alone(vae, [0.0, 0.0])).all() and (b == alone(other, [0.0, 0.0, 0.0])).all()
 
 
+@own_loop
 async def test_a_failed_decode_fails_every_request_of_its_batch(vae: VAE) -> None:
     batcher = DecodeBatcher()
     wrong = [batcher.decode(vae, [0.0, 0.0, 0.0]) for _ in range(2)]  # 3 values for a 2-D model
@@ -86,6 +92,7 @@ async def test_a_failed_decode_fails_every_request_of_its_batch(vae: VAE) -> Non
     assert (await batcher.decode(vae, [0.0, 0.0])).shape == (28, 28)  # the batcher still works
 
 
+@own_loop
 async def test_a_cancelled_request_does_not_disturb_its_batch(vae: VAE) -> None:
     batcher = DecodeBatcher()
     gone = batcher.decode(vae, CODES[0])
