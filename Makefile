@@ -4,16 +4,19 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# extra pip arguments, e.g. PIP_ARGS='--extra-index-url https://download.pytorch.org/whl/cpu' for
+# PyTorch's CPU build where PyPI's torch would be the multi-GB CUDA one (README: Two commands)
+PIP_ARGS ?=
 
 .PHONY: serve test lint bench clean
 
 $(VENV)/.app: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q $(PIP_ARGS) -e .
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.app
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q $(PIP_ARGS) -e '.[test]'
 	touch $@
 
 serve: $(VENV)/.app
