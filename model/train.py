@@ -72,6 +72,12 @@ def reproduce_command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
+def schedule_of(args: argparse.Namespace) -> dict[str, Any]:
+    """What a resumed run must share with the run it continues, besides the network's config."""
+    return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+            "binarize": args.binarize, "limit": args.limit}
+
+
 def lr_lambda(total_steps: int, warmup: int):  # type: ignore[no-untyped-def]
     def f(step: int) -> float:
         if step < warmup:
@@ -123,6 +129,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lr_lambda(args.epochs * steps_per_epoch, warmup=min(steps_per_epoch, 500)))
     ckpt = args.checkpoint_dir / args.name / "last.pt"
+    for stale in ckpt.parent.glob(f".{ckpt.name}.*.tmp"):  # a write cut short by a kill
+        stale.unlink()
+    schedule = schedule_of(args)
     history: dict[str, list[float]] = {"train": [], "test": []}
     start_epoch, seconds = 0, 0.0
     if args.resume and ckpt.is_file():
@@ -131,6 +140,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         if state["config"] != config.to_dict():
             sys.exit(f"error: {ckpt} was made with config {state['config']}, not {config.to_dict()}; "
                      "pass the same options, or another --name")
+        if state.get("schedule", schedule) != schedule:  # checkpoints before this check have none
+            changed = ", ".join(f"--{k.replace('_', '-')} {state['schedule'][k]} (now {v})"
+                                for k, v in schedule.items() if state["schedule"].get(k) != v)
+            sys.exit(f"error: {ckpt} was trained with {changed}: resuming with other values would "
+                     "change the learning-rate schedule or the data mid-run; pass the same values, "
+                     "or start another --name")
         vae.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -171,7 +186,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         save_checkpoint(ckpt, {
             "model": vae.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1, "seconds": seconds,
-            "config": config.to_dict(),
+            "config": config.to_dict(), "schedule": schedule,
             **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
         })
 

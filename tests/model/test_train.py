@@ -162,6 +162,33 @@ def test_resume_refuses_a_checkpoint_of_another_config(
     assert message.startswith("error: ") and "config" in message and "\n" not in message
 
 
+def test_resume_refuses_another_number_of_epochs(
+    resumed_run: tuple[Path, subprocess.CompletedProcess[str]], synthetic_data_dir: Path
+) -> None:
+    run_dir, _ = resumed_run
+    argv = train_command(synthetic_data_dir, run_dir, "--resume", "--epochs", str(EPOCHS + 2))[3:]
+    before = torch.get_num_threads()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+    finally:
+        torch.set_num_threads(before)
+    message = str(exit_.value.code)
+    assert message.startswith("error: ") and f"--epochs {EPOCHS} (now {EPOCHS + 2})" in message
+
+
+def test_a_checkpoint_write_cut_short_leaves_nothing_behind(
+    tmp_path: Path, synthetic_data_dir: Path
+) -> None:
+    assert train(synthetic_data_dir, tmp_path, "--epochs", "1").returncode == 0
+    folder = tmp_path / "checkpoints" / NAME
+    stale = folder / ".last.pt.abc123.tmp"  # what a kill -9 during a checkpoint write leaves
+    stale.write_bytes(b"half a checkpoint")
+    resumed = train(synthetic_data_dir, tmp_path, "--epochs", "1", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["last.pt"]
+
+
 def bad_data_dirs(tmp_path: Path) -> dict[str, Path]:
     truncated = tmp_path / "truncated"
     truncated.mkdir()
