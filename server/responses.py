@@ -109,3 +109,18 @@ def wants_json(request: Request) -> bool:
     """JSON when the client prefers application/json over image/png; PNG on a tie or no header."""
     accept = request.headers.get("accept", "")
     return "json" in accept and _quality(accept, "application/json") > _quality(accept, "image/png")
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Whether Accept-Encoding allows gzip (by name or `*`) with a q value above 0."""
+    best = None
+    for item in request.headers.get("accept-encoding", "").split(","):
+        name, *params = (p.strip() for p in item.split(";"))
+        if name.lower() not in ("gzip", "*") or (best is not None and name == "*"):
+            continue
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            best = float(q)
+        except ValueError:
+            best = 0.0
+    return bool(best)

@@ -231,3 +231,23 @@ def test_real_mnist_test_set_gives_10000_encodings(weights: Path, tmp_path: Path
     cache = EncodingCache(cache_dir=tmp_path, data_dir=None)  # None: where model.data looks by default
     enc = cache.get(store.load("tiny-z2", folder=weights)).encodings
     assert enc.count == 10_000 and np.bincount(enc.labels).tolist()[:2] == [980, 1135]
+
+
+@pytest.mark.parametrize("accept", ["gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.5", "*"])
+def test_encodings_are_gzipped_for_a_client_that_accepts_it(client: TestClient, accept: str) -> None:
+    plain = client.get("/encodings", params={"model": "tiny-z3"}, headers={"Accept-Encoding": "identity"})
+    packed = client.get("/encodings", params={"model": "tiny-z3"}, headers={"Accept-Encoding": accept})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert plain.headers["vary"] == packed.headers["vary"] == "Accept-Encoding"
+    assert packed.headers["etag"] != plain.headers["etag"]  # two representations
+    assert packed.content == plain.content  # httpx undoes the gzip
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+
+
+@pytest.mark.parametrize("accept", ["identity", "gzip;q=0", "*;q=0", "br"])
+def test_encodings_are_not_gzipped_for_a_client_that_does_not_accept_it(
+    client: TestClient, accept: str
+) -> None:
+    r = client.get("/encodings", params={"model": "tiny-z3"}, headers={"Accept-Encoding": accept})
+    assert r.status_code == 200 and "content-encoding" not in r.headers
