@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--latent-dim", type=int, default=10)
     p.add_argument("--arch", choices=ARCHES, default="mlp")
     p.add_argument("--hidden", default="512,512", help="hidden layer widths, comma-separated")
+    p.add_argument("--decoder-hidden", default="",
+                   help="the decoder's hidden widths from z outwards, when not --hidden reversed")
     p.add_argument("--channels", default="32,64", help="conv channels, comma-separated")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128)
@@ -65,6 +67,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
         parts += [f"--{k.replace('_', '-')}", str(getattr(args, k))]
     if args.data_dir:
         parts += ["--data-dir", str(args.data_dir)]
+    if args.decoder_hidden:
+        parts += ["--decoder-hidden", args.decoder_hidden]
     if args.binarize:
         parts.append("--binarize")
     if args.limit:
@@ -121,7 +125,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_x = train_x.to(device)
 
     config = VAEConfig(latent_dim=args.latent_dim, arch=args.arch, hidden=ints(args.hidden),
-                       channels=ints(args.channels))
+                       channels=ints(args.channels), decoder_hidden=ints(args.decoder_hidden) or None)
     torch.manual_seed(args.seed)
     vae = VAE(config).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=args.lr)

@@ -20,6 +20,8 @@ class VAEConfig:
     latent_dim: int = 10
     arch: str = "mlp"  # "mlp": fully connected; "conv": strided convolutions + one hidden layer
     hidden: tuple[int, ...] = (512, 512)  # widths of the hidden fully connected layers
+    # the decoder's, from z outwards, when they differ from the encoder's (default: hidden reversed)
+    decoder_hidden: tuple[int, ...] | None = None
     channels: tuple[int, ...] = (32, 64)  # conv only: channels after each stride-2 convolution
     image_size: int = 28
 
@@ -27,11 +29,19 @@ class VAEConfig:
         assert self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}"
         assert self.arch in ARCHES, f"arch must be one of {ARCHES}, got {self.arch!r}"
         assert len(self.hidden) >= 1, "need at least one hidden layer"
+        assert self.decoder_hidden is None or len(self.decoder_hidden) >= 1, "decoder needs a hidden layer"
         if self.arch == "conv":
             assert self.image_size % (2 ** len(self.channels)) == 0, "image size must halve cleanly"
 
+    @property
+    def decoder_widths(self) -> tuple[int, ...]:
+        return self.decoder_hidden or tuple(reversed(self.hidden))
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["decoder_hidden"] is None:
+            del d["decoder_hidden"]  # cards and checkpoints from before the option stay equal
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VAEConfig:
@@ -39,8 +49,8 @@ class VAEConfig:
         unknown = set(d) - known
         assert not unknown, f"unknown config keys: {sorted(unknown)}"
         kw = dict(d)
-        for key in ("hidden", "channels"):
-            if key in kw:
+        for key in ("hidden", "channels", "decoder_hidden"):
+            if kw.get(key) is not None:
                 kw[key] = tuple(kw[key])
         return cls(**kw)
 
@@ -69,7 +79,7 @@ def _conv_decoder(c: VAEConfig) -> nn.Sequential:
     side = c.image_size // 2 ** len(c.channels)
     chans = list(reversed(c.channels))
     layers: list[nn.Module] = [
-        _mlp([c.latent_dim, *reversed(c.hidden), chans[0] * side * side], last_act=True),
+        _mlp([c.latent_dim, *c.decoder_widths, chans[0] * side * side], last_act=True),
         nn.Unflatten(1, (chans[0], side, side)),
     ]
     for ch_in, ch_out in zip(chans, [*chans[1:], 1], strict=True):
@@ -91,7 +101,7 @@ class VAE(nn.Module):
             self.encoder = nn.Sequential(
                 nn.Flatten(), _mlp([n, *config.hidden, 2 * config.latent_dim], last_act=False)
             )
-            self.decoder = _mlp([config.latent_dim, *reversed(config.hidden), n], last_act=False)
+            self.decoder = _mlp([config.latent_dim, *config.decoder_widths, n], last_act=False)
         else:
             self.encoder = _conv_encoder(config)
             self.decoder = _conv_decoder(config)

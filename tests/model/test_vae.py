@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from model.data import load_split
 from model.vae import VAE, VAEConfig, kl_to_standard_normal, neg_elbo_loss
@@ -97,6 +98,23 @@ def test_kl_matches_monte_carlo_estimate() -> None:
 def test_config_survives_a_json_round_trip() -> None:
     for config in CONFIGS.values():
         assert VAEConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_the_decoder_can_be_narrower_than_the_encoder(arch: str) -> None:
+    config = VAEConfig(latent_dim=2, arch=arch, hidden=(64, 32), channels=(4, 8), decoder_hidden=(16, 8))
+    vae = VAE(config)
+    widths = [m.out_features for m in vae.decoder.modules() if isinstance(m, nn.Linear)]
+    assert widths[:2] == [16, 8]
+    assert [m.out_features for m in vae.encoder.modules() if isinstance(m, nn.Linear)][:2] == [64, 32]
+    assert vae.decode(torch.zeros(3, 2)).shape == (3, 1, 28, 28)
+    assert VAEConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_config_without_decoder_widths_mirrors_the_encoder_and_keeps_its_old_form() -> None:
+    config = VAEConfig(latent_dim=2, hidden=(64, 32))
+    assert config.decoder_widths == (32, 64)
+    assert "decoder_hidden" not in config.to_dict()  # cards written before the option still match
 
 
 def test_config_rejects_unknown_keys() -> None:
