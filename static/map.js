@@ -95,6 +95,7 @@
     m.overlay.addEventListener("pointermove", (e) => hover(m, pick(m, e.offsetX, e.offsetY)));
     m.overlay.addEventListener("pointerleave", () => hover(m, -1));
     m.overlay.addEventListener("click", (e) => choose(m, pick(m, e.offsetX, e.offsetY)));
+    m.frameBox.addEventListener("keydown", (e) => key(m, e));
     let width = m.frameBox.clientWidth;
     m.resize = new ResizeObserver(() => {
       if (m.frameBox.clientWidth !== width) {
@@ -383,6 +384,34 @@
     show(m, i);
     document.dispatchEvent(new CustomEvent("vae:set-z", { detail: { z: meanOf(m, i) } }));
     document.dispatchEvent(new CustomEvent("vae:sources"));
+  }
+
+  // ---- the keyboard: arrows step from point to point, Enter goes there -------------------------
+
+  const STEPS = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
+
+  function key(m, e) {
+    if (!m.xy) return;
+    if (STEPS[e.key]) hover(m, step(m, STEPS[e.key]));
+    else if ((e.key === "Enter" || e.key === " ") && m.hover >= 0) choose(m, m.hover);
+    else if (e.key === "Escape") hover(m, -1);
+    else return;
+    e.preventDefault(); // no page scroll
+  }
+
+  // From the hovered point (or the current z), the nearest point at least a pixel ahead in direction
+  // (dx, dy), sideways distance counting double; the hovered point itself when none is ahead.
+  function step(m, [dx, dy]) {
+    const [fx, fy] = m.hover >= 0 ? [m.xy[2 * m.hover], m.xy[2 * m.hover + 1]] : toScreen(m, project(m, sliderZ()));
+    let best = m.hover, bestScore = Infinity;
+    for (let i = 0; i < m.data.n; i++) {
+      const ox = m.xy[2 * i] - fx, oy = m.xy[2 * i + 1] - fy;
+      const ahead = ox * dx + oy * dy;
+      if (ahead < 1) continue;
+      const score = ahead + 2 * Math.abs(ox * dy - oy * dx);
+      if (score < bestScore) [best, bestScore] = [i, score];
+    }
+    return best;
   }
 
   // ---- following the page --------------------------------------------------------------------

@@ -154,6 +154,24 @@ def test_clicking_a_point_moves_every_slider_to_its_mean(page: Any) -> None:
     expect_near(page, means(page, "mnist-z10")[i])
 
 
+def test_the_arrow_keys_step_between_points_and_enter_goes_to_one(page: Any) -> None:
+    open_map(page, "mnist-z10")
+    page.locator(".map-frame").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("latentMap.hovered() >= 0")
+    first = page.evaluate("latentMap.hovered()")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"latentMap.hovered() !== {first}")
+    second = page.evaluate("latentMap.hovered()")
+    x = [page.evaluate(f"latentMap.pointAt({i})")["x"] for i in (first, second)]
+    assert x[1] > x[0], "ArrowRight steps to a point further right"
+    expect(page.locator("#map-point-caption")).to_contain_text(f"Test image {second}")
+    page.keyboard.press("Enter")
+    expect_near(page, means(page, "mnist-z10")[second])
+    page.keyboard.press("Escape")
+    page.wait_for_function("latentMap.hovered() === -1")
+
+
 def test_marker_follows_the_sliders(page: Any) -> None:
     open_map(page, "mnist-z2")
     before = page.evaluate("latentMap.markerAt()")
