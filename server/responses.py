@@ -89,20 +89,26 @@ def cached(
     return not_modified(request, headers) or Response(render(), media_type=media_type, headers=headers)
 
 
-def _quality(accept: str, media_type: str) -> float:
-    """The q value `accept` gives `media_type` (exact, type/* or */*), 0 when not acceptable."""
-    kind = media_type.split("/")[0]
+def _best_q(header: str, rank: Callable[[str], int]) -> float:
+    """The q value of the most specific item of an Accept-style `header` that `rank` recognises
+    (higher: more specific; -1: not this one), 0 when none is."""
     best, best_rank = 0.0, -1
-    for item in accept.split(","):
+    for item in header.split(","):
         name, *params = (p.strip() for p in item.split(";"))
-        rank = 2 if name == media_type else 1 if name == f"{kind}/*" else 0 if name == "*/*" else -1
-        if rank > best_rank:
+        r = rank(name.lower())
+        if r > best_rank:
             q = next((p[2:] for p in params if p.startswith("q=")), "1")
             try:
-                best, best_rank = float(q), rank
+                best, best_rank = float(q), r
             except ValueError:
                 continue
     return best
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The q value `accept` gives `media_type` (exact, type/* or */*), 0 when not acceptable."""
+    ranks = {media_type: 2, f"{media_type.split('/')[0]}/*": 1, "*/*": 0}
+    return _best_q(accept, lambda name: ranks.get(name, -1))
 
 
 def wants_json(request: Request) -> bool:
@@ -112,15 +118,7 @@ def wants_json(request: Request) -> bool:
 
 
 def accepts_gzip(request: Request) -> bool:
-    """Whether Accept-Encoding allows gzip (by name or `*`) with a q value above 0."""
-    best = None
-    for item in request.headers.get("accept-encoding", "").split(","):
-        name, *params = (p.strip() for p in item.split(";"))
-        if name.lower() not in ("gzip", "*") or (best is not None and name == "*"):
-            continue
-        q = next((p[2:] for p in params if p.startswith("q=")), "1")
-        try:
-            best = float(q)
-        except ValueError:
-            best = 0.0
-    return bool(best)
+    """Whether Accept-Encoding allows gzip (by name, else by `*`) with a q value above 0."""
+    header = request.headers.get("accept-encoding", "")
+    ranks = {"gzip": 1, "*": 0}
+    return _best_q(header, lambda name: ranks.get(name, -1)) > 0
