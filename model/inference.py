@@ -8,12 +8,14 @@
   and at batch 400.
 - Linear layers: nn.Linear calls the BLAS torch was built with (MKL). oneDNN, also inside torch,
   generates matmul code for the CPU it runs on; with each weight reordered once into its blocked
-  layout, the shipped decoders' three Linear layers take 142 us instead of 270 us at batch 16, and
-  2.5 ms instead of 5.3 ms at batch 400 (a 20x20 grid), in float32, on the dev box's AMD EPYC
-  (AVX-512). A lone vector costs more (71 us against 54 us); under load, /decode batches its
-  vectors (server.batching). These are the oneDNN operators torch.compile's CPU backend emits for
-  frozen Linear layers; each layer is checked against nn.Linear when rewritten, and left as it is
-  where they are missing or disagree (another torch build or CPU, a CUDA device).
+  layout, the shipped decoders' two wide Linear layers take 114 us instead of 230 us at batch 16,
+  and a 20x20 grid (batch 400) decodes in 2.5 ms instead of 5.3 ms, in float32, on the dev box's AMD
+  EPYC (AVX-512). But each oneDNN call costs about 10 us however small the product, so products of
+  at most 2^19 multiply-adds over at most 64 rows stay on nn.Linear's path: a lone vector (54 us, not
+  71) and the 2-wide first layer at batch 16 (2.5 us, not 12). These are the oneDNN operators
+  torch.compile's CPU backend emits for frozen Linear layers; each layer is checked against
+  nn.Linear when rewritten, and left as it is where they are missing or disagree (another torch
+  build or CPU, a CUDA device).
 """
 
 from __future__ import annotations
@@ -73,19 +75,30 @@ def supports(m: nn.Module) -> TypeGuard[nn.ConvTranspose2d]:
 
 
 class PackedLinear(nn.Module):
-    """nn.Linear through oneDNN's matmul, with the weight reordered once for it (float32, CPU)."""
+    """nn.Linear through oneDNN's matmul, with the weight reordered once for it (float32, CPU);
+    small products, where oneDNN's fixed cost per call outweighs its faster loops, through
+    nn.Linear's own path."""
 
     BATCH_HINT = 64  # the batch size oneDNN lays the weight out for; 16 and 400 run as fast
+    SMALL_ROWS = 64  # at most this many rows ...
+    SMALL_WORK = 2**19  # ... and this many multiply-adds: F.linear (measured crossovers, dev box)
 
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        # plain attributes, not buffers: the blocked layout is opaque, and no state dict or .to()
-        # should ever see it
-        self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach(), self.BATCH_HINT)
+        # plain attributes, not parameters or buffers: the blocked layout is opaque, and no state
+        # dict or .to() should ever see either copy
+        self.weight = linear.weight.detach()
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, self.BATCH_HINT)
         self.bias = None if linear.bias is None else linear.bias.detach().clone()
+        self._small_rows = min(self.SMALL_ROWS, self.SMALL_WORK // (self.in_features * self.out_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.numel() <= self._small_rows * self.in_features:
+            return F.linear(x, self.weight, self.bias)
+        return self.onednn(x)
+
+    def onednn(self, x: torch.Tensor) -> torch.Tensor:
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
 
     def extra_repr(self) -> str:
@@ -102,7 +115,7 @@ def pack(linear: nn.Linear) -> nn.Module:
         packed = PackedLinear(linear)
         with torch.inference_mode():
             x = torch.randn(5, linear.in_features, generator=torch.Generator().manual_seed(0))
-            want, got = linear(x), packed(x)
+            want, got = linear(x), packed.onednn(x)
     except (AttributeError, RuntimeError):  # a torch without these operators, or a refusal
         return linear
     if not torch.isfinite(want).all():

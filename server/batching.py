@@ -3,7 +3,7 @@
 A slider or a load of clients sends many one-image /decode requests. Decoding each alone is a
 matrix-vector product that streams the decoder's weights (2.6 MB for the shipped MLPs, more than
 a core's 1 MB L2) once per image; a batch streams them once for all its rows: on the 2-core dev
-box, one image costs 71 us alone and 10 us in a batch of 16 (oneDNN's matmul, model/inference.py).
+box, one image costs 55 us alone and 9.5 us in a batch of 16 (oneDNN's matmul, model/inference.py).
 
 There is no timer: a batch is closed by the event loop's own rhythm. The first request schedules a
 check with `call_soon`; each check that finds the batch grown since the last one waits one more

@@ -11,7 +11,6 @@ see every parameter.
 from __future__ import annotations
 
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -20,17 +19,13 @@ from pydantic import BaseModel, ValidationError
 Q = TypeVar("Q", bound=BaseModel)
 
 
-def pairs(request: Request) -> list[tuple[str, str]]:
-    """The query string's key-value pairs, decoded the way Starlette's `request.query_params` does,
-    without building its multi-dict."""
-    return parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-
-
 def read(request: Request, model: type[Q]) -> Q:
     """The query string as `model`; invalid or missing fields raise FastAPI's own validation error,
     so they are answered exactly like any declared parameter's (server.errors)."""
     try:
-        return model.model_validate(dict(pairs(request)))  # a repeated key: its last value
+        # FastAPI has parsed the query string already (it reads `request.query_params` for every
+        # route, declared parameters or not); a repeated key gives its last value
+        return model.model_validate(dict(request.query_params.items()))
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in errors]) from None

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from model.inference import SubpixelConv, for_inference, pack, supports
+from model.inference import PackedLinear, SubpixelConv, for_inference, pack, supports
 from model.vae import VAE, VAEConfig
 
 
@@ -56,6 +56,31 @@ def test_linear_layers_run_through_onednn_whatever_the_batch() -> None:
         together = fast.decode(z)
         alone = torch.cat([fast.decode(z[i : i + 1]) for i in range(64)])
     assert (together - alone).abs().max() < 1e-6
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="oneDNN is not in this torch")
+def test_small_products_skip_onednn_and_large_ones_take_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    wide, thin = nn.Linear(512, 784), nn.Linear(2, 512)
+    calls: list[tuple[int, int]] = []
+    real = PackedLinear.onednn
+
+    def counted(self: PackedLinear, x: torch.Tensor) -> torch.Tensor:
+        calls.append((self.in_features, x.shape[0]))
+        return real(self, x)
+
+    monkeypatch.setattr(PackedLinear, "onednn", counted)
+    packed_wide, packed_thin = pack(wide), pack(thin)
+    calls.clear()  # pack's own check runs oneDNN once per layer
+    with torch.inference_mode():
+        for layer, plain, rows in [(packed_wide, wide, 1), (packed_thin, thin, 64), (packed_wide, wide, 2)]:
+            x = torch.randn(rows, plain.in_features)
+            if rows <= 64 and rows * plain.in_features * plain.out_features <= PackedLinear.SMALL_WORK:
+                assert torch.equal(layer(x), plain(x))  # nn.Linear's own path: the same bits
+            else:
+                assert torch.allclose(layer(x), plain(x), atol=1e-4)
+        packed_thin(torch.randn(65, 2))
+    assert calls == [(512, 2), (2, 65)]  # a lone vector and a 64-row 2-wide product stayed on F.linear
 
 
 def test_a_linear_layer_that_onednn_cannot_take_is_left_alone() -> None:
