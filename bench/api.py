@@ -1,10 +1,13 @@
 """HTTP API benchmark: starts the server as deployed (`python -m server`, uvicorn) on a free port and
 prints each number next to its target, the median of several repeats.
 
-    .venv/bin/python bench/api.py [--repeats 5] [--seconds 5] [--connections 16]
+    .venv/bin/python bench/api.py [--repeats 5] [--seconds 3] [--connections 16] [--no-pin]
 
 - /decode throughput over /healthz's (the bare cost of HTTP in this app), both by `wrk` (Debian:
-  apt-get install -y wrk) at the same concurrency; z varies per request (a Lua script).
+  apt-get install -y wrk) at the same concurrency; z varies per request (a Lua script). Each repeat
+  runs /decode, /healthz, /healthz, /decode (so a drift in the machine's speed during a repeat
+  weighs on both alike) and takes the ratio of the sums. With two or more CPUs the server runs on
+  the first and wrk on the others, so that the two never take turns on one core.
 - /grid 20x20 and /reconstruct (a 28x28 PNG) p50 latency on one keep-alive connection.
 - server RSS with every shipped model loaded, after the load above; start to first answer.
 """
@@ -47,10 +50,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_split(pin: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(server CPUs, wrk CPUs): the first allowed CPU and the rest, or (None, None) to not pin."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not pin or len(cpus) < 2:
+        return None, None
+    return {cpus[0]}, set(cpus[1:])
+
+
+def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
+    """A preexec_fn that confines the child (and every thread it starts) to `cpus`."""
+    return None if cpus is None else lambda: os.sched_setaffinity(0, cpus)
+
+
 class Server:
     """`python -m server` on a free port; `started_s` is spawn to the first 200 from /readyz."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpus: set[int] | None = None) -> None:
         self.port = free_port()
         t0 = time.perf_counter()
         env = {**os.environ, "VAE_HOST": "127.0.0.1", "VAE_PORT": str(self.port)}
@@ -60,6 +76,7 @@ class Server:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=pinned(cpus),
         )
         while self.proc.poll() is None:
             try:
@@ -110,11 +127,17 @@ def p50_ms(call: Callable[[], None], n: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def wrk_rps(port: int, path: str, script: Path | None, seconds: int, connections: int) -> float:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+def wrk_rps(
+    port: int, path: str, script: Path | None, args: argparse.Namespace, cpus: set[int] | None
+) -> float:
+    cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s"]
     cmd += ["-s", str(script)] if script else []
     out = subprocess.run(
-        [*cmd, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+        [*cmd, f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=pinned(cpus),
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("Requests/sec:"))
     if "Non-2xx" in out:
@@ -168,13 +191,19 @@ def latencies(server: Server, samples: int) -> tuple[float, float]:
         conn.close()
 
 
-def measure(server: Server, args: argparse.Namespace, script: Path) -> dict[str, float]:
+def measure(
+    server: Server, args: argparse.Namespace, script: Path, wrk_cpus: set[int] | None
+) -> dict[str, float]:
     """Every number, once, on a freshly started server."""
     grid_ms, recon_ms = latencies(server, args.samples)
     found = {"start": server.started_s, "grid": grid_ms, "recon": recon_ms}
     if shutil.which("wrk"):
-        found["decode"] = wrk_rps(server.port, "/decode", script, args.seconds, args.connections)
-        found["healthz"] = wrk_rps(server.port, "/healthz", None, args.seconds, args.connections)
+        runs: dict[str, list[float]] = {"/decode": [], "/healthz": []}
+        for path in ("/decode", "/healthz", "/healthz", "/decode"):
+            lua = script if path == "/decode" else None
+            runs[path].append(wrk_rps(server.port, path, lua, args, wrk_cpus))
+        found["decode"] = statistics.mean(runs["/decode"])
+        found["healthz"] = statistics.mean(runs["/healthz"])
         found["ratio"] = found["decode"] / found["healthz"]
     else:
         print("wrk not found (Debian: apt-get install -y wrk): no throughput numbers", file=sys.stderr)
@@ -184,13 +213,16 @@ def measure(server: Server, args: argparse.Namespace, script: Path) -> dict[str,
 
 def run(args: argparse.Namespace) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {}
+    server_cpus, wrk_cpus = cpu_split(args.pin)
+    if server_cpus:
+        print(f"  server on CPU {sorted(server_cpus)}, wrk on CPUs {sorted(wrk_cpus or ())}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "decode.lua"
         script.write_text(WRK_SCRIPT)
         for i in range(args.repeats):
-            server = Server()
+            server = Server(server_cpus)
             try:
-                for key, value in measure(server, args, script).items():
+                for key, value in measure(server, args, script, wrk_cpus).items():
                     results.setdefault(key, []).append(value)
             finally:
                 server.stop()
@@ -234,9 +266,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=5, help="server starts; each measures everything once")
-    parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
+    parser.add_argument("--seconds", type=int, default=3, help="duration of each of the 4 wrk runs")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--samples", type=int, default=50, help="requests per latency measurement")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false", help="let the OS place the server and wrk"
+    )
     report(run(parser.parse_args()))
 
 
