@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import httpx
+import httpx2 as httpx
 import numpy as np
 import torch
 from PIL import Image, ImageDraw

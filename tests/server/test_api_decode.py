@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import httpx2 as httpx
 import numpy as np
 import pytest
 from api_checks import detail_of, image_of, in_own_loop
