@@ -11,7 +11,7 @@
   layout, the shipped decoders' two wide Linear layers take 114 us instead of 230 us at batch 16,
   and a 20x20 grid (batch 400) decodes in 2.5 ms instead of 5.3 ms, in float32, on the dev box's AMD
   EPYC (AVX-512). But each oneDNN call costs about 10 us however small the product, so products of
-  at most 2^19 multiply-adds over at most 64 rows stay on nn.Linear's path: a lone vector (54 us, not
+  at most 2^19 multiply-adds over at most 64 rows stay on nn.Linear's path: a lone vector (55 us, not
   71) and the 2-wide first layer at batch 16 (2.5 us, not 12). These are the oneDNN operators
   torch.compile's CPU backend emits for frozen Linear layers; each layer is checked against
   nn.Linear when rewritten, and left as it is where they are missing or disagree (another torch
@@ -91,10 +91,11 @@ class PackedLinear(nn.Module):
         self.weight = linear.weight.detach()
         self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, self.BATCH_HINT)
         self.bias = None if linear.bias is None else linear.bias.detach().clone()
-        self._small_rows = min(self.SMALL_ROWS, self.SMALL_WORK // (self.in_features * self.out_features))
+        small_rows = min(self.SMALL_ROWS, self.SMALL_WORK // (self.in_features * self.out_features))
+        self._small_numel = small_rows * self.in_features  # inputs up to this size take F.linear
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() <= self._small_rows * self.in_features:
+        if x.numel() <= self._small_numel:
             return F.linear(x, self.weight, self.bias)
         return self.onednn(x)
 

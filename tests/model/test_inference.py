@@ -73,9 +73,13 @@ def test_small_products_skip_onednn_and_large_ones_take_it(monkeypatch: pytest.M
     packed_wide, packed_thin = pack(wide), pack(thin)
     calls.clear()  # pack's own check runs oneDNN once per layer
     with torch.inference_mode():
-        for layer, plain, rows in [(packed_wide, wide, 1), (packed_thin, thin, 64), (packed_wide, wide, 2)]:
+        for layer, plain, rows, small in [
+            (packed_wide, wide, 1, True),
+            (packed_thin, thin, 64, True),
+            (packed_wide, wide, 2, False),
+        ]:
             x = torch.randn(rows, plain.in_features)
-            if rows <= 64 and rows * plain.in_features * plain.out_features <= PackedLinear.SMALL_WORK:
+            if small:
                 assert torch.equal(layer(x), plain(x))  # nn.Linear's own path: the same bits
             else:
                 assert torch.allclose(layer(x), plain(x), atol=1e-4)
