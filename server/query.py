@@ -1,30 +1,52 @@
-"""A hot route's query string, read by one pydantic model instead of FastAPI's parameter machinery.
+"""A hot route without FastAPI's per-request machinery: its endpoint called directly, its query
+string read by one pydantic model.
 
 FastAPI resolves each declared query parameter and dependency in Python on every request: on the
 dev box, three parameters cost 22 us and two nested dependencies another 45 us, against 40 us for
 a whole /healthz. /decode, the request behind every slider move, declares `request: Request` only
 and reads its query with `read`, which validates the same fields with the same messages in about
 2 us; `parameters` writes the OpenAPI entries FastAPI would have, so /docs and the fuzz test still
-see every parameter.
+see every parameter. Even with nothing to resolve, FastAPI's request handler (body check, dependency
+solving, telemetry hooks) costs about 18 us a request (/healthz: 132 us with it, 114 without, in
+bench/inprocess.py); `DirectRoute` calls such an endpoint without it, inside the same exception
+handling, so its errors are answered as any route's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 Q = TypeVar("Q", bound=BaseModel)
+
+
+class DirectRoute(APIRoute):
+    """An APIRoute whose endpoint, `async def f(request: Request) -> Response`, is called as it is:
+    no parameters or dependencies to resolve, no response model to serialize. Documented in OpenAPI
+    like any route; FastAPI's exception handlers still answer what it raises."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        d = self.dependant
+        declared = d.path_params + d.query_params + d.header_params + d.cookie_params + d.body_params
+        assert d.request_param_name and not declared and not d.dependencies and self.response_field is None, (
+            f"{path}: a DirectRoute endpoint takes the Request and nothing else, and returns a Response"
+        )
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.endpoint
 
 
 def read(request: Request, model: type[Q]) -> Q:
     """The query string as `model`; invalid or missing fields raise FastAPI's own validation error,
     so they are answered exactly like any declared parameter's (server.errors)."""
     try:
-        # FastAPI has parsed the query string already (it reads `request.query_params` for every
-        # route, declared parameters or not); a repeated key gives its last value
+        # Starlette's own parse of the query string; a repeated key gives its last value
         return model.model_validate(dict(request.query_params.items()))
     except ValidationError as exc:
         errors = exc.errors(include_url=False)

@@ -81,15 +81,8 @@ class DecodeQuery(BaseModel):
     model: str | None = Field(None, max_length=100, description=MODEL)
 
 
-@router.get(
-    "/decode",
-    response_class=PNGResponse,
-    responses=IMAGE,
-    summary="Decode one latent vector",
-    openapi_extra=query.parameters(DecodeQuery),
-)
 async def decode_one(request: Request) -> Response:
-    """The request behind every slider move, so it skips FastAPI's per-parameter work (server.query)
+    """The request behind every slider move, so it skips FastAPI's per-request work (server.query)
     and decodes together with the other /decode requests of its event-loop turn (server.batching)."""
     q = query.read(request, DecodeQuery)
     settings = settings_of(request)
@@ -103,6 +96,18 @@ async def decode_one(request: Request) -> Response:
     batcher: DecodeBatcher = request.app.state.batcher
     image = await batcher.decode(vae, code)
     return PNGResponse(render.png(image, size=q.size), headers=headers)
+
+
+router.add_api_route(
+    "/decode",
+    decode_one,
+    methods=["GET"],
+    route_class_override=query.DirectRoute,
+    response_class=PNGResponse,
+    responses=IMAGE,
+    summary="Decode one latent vector",
+    openapi_extra=query.parameters(DecodeQuery),
+)
 
 
 @router.get("/sample", response_class=PNGResponse, responses=IMAGE, summary="Decode draws from the prior")
