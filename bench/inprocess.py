@@ -8,6 +8,9 @@ Each round hands 16 connections one request each and runs the event loop until a
 as 16 wrk connections do. Printed, medians over repeats run side by side:
 - us per request for /healthz and /decode (z different on every request), their ratio, and the
   difference: what /decode costs beyond the bare HTTP path;
+- the same /healthz answer from a route called the way /decode is, without FastAPI's request
+  handler (server.query.DirectRoute), and /decode's ratio to that: how much of the ratio to /healthz
+  comes from /decode skipping FastAPI's handler rather than from decoding being cheap;
 - the same for /decode whose batches skip the decoder and answer blank images: the difference
   between the two /decode lines is what decoding costs in the loaded server;
 - how long one batch of 16 takes in the loaded server, against the same batch decoded in a loop.
@@ -28,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16
@@ -113,6 +118,23 @@ async def per_request_us(app: Any, paths: list[str], rounds: int, repeats: int) 
     return {p: statistics.median(t) for p, t in times.items()}
 
 
+DIRECT_HEALTHZ = "/bench/healthz-direct"
+
+
+def add_direct_healthz(app: Any) -> None:
+    """/healthz's answer from a DirectRoute, matched just before the router that holds /healthz."""
+    from server.query import DirectRoute
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    router = APIRouter()
+    router.add_api_route(DIRECT_HEALTHZ, healthz, route_class_override=DirectRoute, include_in_schema=False)
+    first = next(i for i, r in enumerate(app.router.routes) if type(r).__name__ == "_IncludedRouter")
+    app.include_router(router)
+    app.router.routes.insert(first, app.router.routes.pop())
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     parser = argparse.ArgumentParser(
@@ -127,6 +149,7 @@ def main() -> None:
     from server.batching import DecodeBatcher
 
     app = create_app()
+    add_direct_healthz(app)
     batch_s: list[float] = []
     real_run = DecodeBatcher._run
     blank = np.zeros((28, 28), np.uint8)
@@ -148,7 +171,8 @@ def main() -> None:
 
     async def measure() -> None:
         async with app.router.lifespan_context(app):
-            found = await per_request_us(app, ["/healthz", "/decode"], args.rounds, args.repeats)
+            paths = ["/healthz", DIRECT_HEALTHZ, "/decode"]
+            found = await per_request_us(app, paths, args.rounds, args.repeats)
             skip[0] = True
             blank_us = (await per_request_us(app, ["/decode"], args.rounds, args.repeats))["/decode"]
             skip[0] = False
@@ -166,6 +190,10 @@ def main() -> None:
         for label, us in (("/decode", found["/decode"]), ("/decode decoding nothing", blank_us)):
             extra = f"ratio {health / us:.3f}, {us - health:+.1f} us"
             print(f"{label + ', us a request':44} {us:7.1f}   {extra}")
+        direct = found[DIRECT_HEALTHZ]
+        print(f"{'/healthz as a DirectRoute, us a request':44} {direct:7.1f}")
+        us = found["/decode"]
+        print(f"{'/decode over it':44} {'':7}   ratio {direct / us:.3f}, {us - direct:+.1f} us")
         print(f"{'batch of 16 in the loaded server, us':44} {statistics.median(batch_s) * 1e6:7.1f}")
         print(f"{'the same batch decoded in a loop, us':44} {alone_us:7.1f}")
 
