@@ -2,12 +2,14 @@
 
 Accepted layouts: the original file names (optionally .gz) in the folder itself, torchvision's
 `<folder>/MNIST/raw/` or `<folder>/FashionMNIST/raw/`, or `<folder>/raw/`, and Debian's
-`/usr/share/datasets/fashion-mnist` from the package `dataset-fashion-mnist`.
+`/usr/share/datasets/fashion-mnist` from the package `dataset-fashion-mnist`. Without a folder named,
+a data set is looked for in `$VAE_DATA_DIR/<set>`, else `data/<set>` and Debian's package.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ SPLITS = {
 SUBFOLDERS = ("", "raw", "MNIST/raw", "FashionMNIST/raw", "fashion-mnist", "mnist")
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
+DATA_ENV = "VAE_DATA_DIR"  # a folder holding mnist/ and fashion-mnist/
+TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # how the page and messages name them
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
     "fashion-mnist": [
@@ -117,18 +121,42 @@ def load_split(folder: str | Path, split: str = "train") -> Split:
     return Split(images, labels)
 
 
-def default_folder(dataset: str) -> Path | None:
-    """A folder holding `dataset` when one is known on this machine, else None."""
-    candidates = [Path("../shared/data") / dataset, Path("data") / dataset]
-    if dataset == "fashion-mnist":
-        candidates.append(DEBIAN_FASHION)
-    for c in candidates:
+def candidate_folders(dataset: str, data_dir: Path | None = None) -> list[Path]:
+    """Where `dataset` is looked for: `<data_dir>/<dataset>` (default: $VAE_DATA_DIR) alone when given,
+    else `data/<dataset>` and, for Fashion-MNIST, Debian's package dataset-fashion-mnist."""
+    root = data_dir or os.environ.get(DATA_ENV)
+    if root:
+        return [Path(root) / dataset]
+    return [Path("data") / dataset, *([DEBIAN_FASHION] if dataset == "fashion-mnist" else [])]
+
+
+def default_folder(dataset: str, data_dir: Path | None = None) -> Path | None:
+    """The first of `candidate_folders` that holds the test images, else None."""
+    for c in candidate_folders(dataset, data_dir):
         try:
             find_file(c, SPLITS["test"][0])
             return c
         except DataError:
             continue
     return None
+
+
+def find_test_split(dataset: str, data_dir: Path | None = None) -> Split:
+    """The test split of a known data set, from `default_folder`; DataError saying what to put where."""
+    if dataset not in CLASS_NAMES:
+        raise DataError(f"no test set is known for data set {dataset!r}; known: {', '.join(CLASS_NAMES)}")
+    folder = default_folder(dataset, data_dir)
+    if folder is None:
+        images, labels = SPLITS["test"]
+        where = candidate_folders(dataset, data_dir)[0]
+        raise DataError(
+            f"the {TITLES[dataset]} test set was not found; put {images}.gz and {labels}.gz in {where} "
+            f"or set {DATA_ENV} to a folder holding {dataset}/"
+        )
+    try:
+        return load_split(folder, "test")
+    except DataError as e:
+        raise DataError(f"the {TITLES[dataset]} test set is unreadable: {e}") from e
 
 
 def write_idx(path: Path, array: np.ndarray, *, compress: bool = False) -> None:

@@ -15,7 +15,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.vae import VAE, VAEConfig
+from model import card as cards
+from model.card import ModelCard
+from model.vae import VAE
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 WEIGHTS_ENV = "VAE_WEIGHTS_DIR"
@@ -62,15 +64,17 @@ def _with(base: Path, suffix: str) -> Path:
     return base.with_name(base.name + suffix)
 
 
-def save(vae: VAE, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
+def save(vae: VAE, path: str | Path, card: dict[str, Any]) -> ModelCard:
     """Write `<path>.safetensors` and `<path>.json`; returns the card as written."""
     base = _base(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}
     st = _with(base, ".safetensors")
     atomic_write(st, lambda p: save_file(tensors, str(p)))
-    card = {**card, "name": base.name, "config": vae.config.to_dict(), "sha256": sha256(st)}
-    atomic_write(_with(base, ".json"), lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
-    return card
+    fields = {**card, "name": base.name, "config": vae.config.to_dict(), "sha256": sha256(st)}
+    text = json.dumps(fields, indent=2) + "\n"
+    written = cards.parse(text, _with(base, ".json"))  # never write a card that would not load
+    atomic_write(_with(base, ".json"), lambda p: p.write_text(text))
+    return written
 
 
 def resolve(name_or_path: str | Path, folder: Path | None = None) -> Path:
@@ -84,9 +88,9 @@ def resolve(name_or_path: str | Path, folder: Path | None = None) -> Path:
     raise FileNotFoundError(f"no model {str(name_or_path)!r}: no {p.name}.json in {folder or weights_dir()}")
 
 
-def read_card(name_or_path: str | Path, folder: Path | None = None) -> dict[str, Any]:
-    card: dict[str, Any] = json.loads(_with(resolve(name_or_path, folder), ".json").read_text())
-    return card
+def read_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:
+    """The validated card; model.card.CardError names the file and the field when it is bad."""
+    return cards.read(_with(resolve(name_or_path, folder), ".json"))
 
 
 def load(
@@ -94,19 +98,14 @@ def load(
 ) -> VAE:
     """Rebuild the network from its card and load its weights, in eval mode on `device`."""
     base = resolve(name_or_path, folder)
-    card = read_card(base)
-    vae = VAE(VAEConfig.from_dict(card["config"]))
+    vae = VAE(read_card(base).network)
     state = load_file(str(_with(base, ".safetensors")), device="cpu")
     vae.load_state_dict(state)
-    vae.card = card  # type: ignore[assignment]
     return vae.to(device or "cpu").eval()
 
 
-def list_models(folder: Path | None = None) -> list[dict[str, Any]]:
-    """The cards of every model in the weights folder, sorted by name."""
+def list_models(folder: Path | None = None) -> list[ModelCard]:
+    """The cards of every model in the weights folder (a card beside its weights), sorted by name."""
     folder = folder or weights_dir()
-    cards = []
-    for js in sorted(folder.glob("*.json")):
-        if js.with_suffix(".safetensors").is_file():
-            cards.append(json.loads(js.read_text()))
-    return cards
+    found = sorted(js for js in folder.glob("*.json") if js.with_suffix(".safetensors").is_file())
+    return [cards.read(js) for js in found]

@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from model import store
+from model.card import ModelCard
 from model.data import DataError, default_folder, load_split
 from model.evaluate import evaluate, iw_nll
 from model.vae import ARCHES, VAE, VAEConfig, neg_elbo_loss
@@ -112,7 +113,7 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str) -> Non
     plt.close(fig)
 
 
-def train(args: argparse.Namespace) -> dict[str, Any]:
+def train(args: argparse.Namespace) -> ModelCard:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = store.pick_device(args.device)
@@ -197,7 +198,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     vae.eval()
     test = evaluate(vae, test_x)
     nll = iw_nll(vae, test_x, k=args.iw_samples)
-    card = {
+    fields = {
         "dataset": args.data, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
         "seed": args.seed, "seconds": round(seconds, 1), "device": str(device),
         "torch_version": torch.__version__, "train_images": len(train_x), "test_images": len(test_x),
@@ -209,7 +210,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         },
         "command": reproduce_command(args),
     }
-    card = store.save(vae.cpu(), args.out / args.name, card)
+    card = store.save(vae.cpu(), args.out / args.name, fields)
     plot_history(history, args.out / f"{args.name}.png", f"{args.name} ({args.data})")
     print(f"{args.name}: test negative ELBO {test.neg_elbo:.2f}, IW NLL (k={args.iw_samples}) "
           f"{nll:.2f} nats/image; wrote {args.out / args.name}.safetensors", file=sys.stderr)

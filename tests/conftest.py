@@ -1,7 +1,10 @@
-"""Shared fixtures: small synthetic data sets and tiny models, so tests never need ../shared."""
+"""Shared fixtures: small synthetic data sets and tiny models, so that tests need no real data; and
+`real_data`, the folder of the real MNIST and Fashion-MNIST for the few tests that want them."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,8 @@ import pytest
 from model.data import SPLITS, write_idx
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
+# what a developer sets VAE_DATA_DIR to; by default, where the development machines keep the data
+REAL_DATA = Path(os.environ.get("VAE_DATA_DIR") or ROOT.parent / "shared" / "data")
 
 
 def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -58,3 +62,12 @@ def write_tiny_models(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_models(tmp_path_factory.mktemp("tiny-weights"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Iterator[Path]:
+    """A folder holding the real mnist/ and fashion-mnist/, to pass as VAE_DATA_DIR or data_dir;
+    the test is skipped when there is none."""
+    if not (REAL_DATA / "mnist").is_dir():
+        pytest.skip(f"needs the real MNIST: set VAE_DATA_DIR to a folder holding mnist/ (not at {REAL_DATA})")
+    yield REAL_DATA

@@ -64,7 +64,8 @@ def test_default_folder_finds_debian_fashion_mnist(tmp_path: Path, monkeypatch: 
     debian = tmp_path / "usr-share-datasets" / "fashion-mnist"
     write_split(debian, compress=True)
     monkeypatch.setattr(data, "DEBIAN_FASHION", debian)
-    monkeypatch.chdir(tmp_path)  # no ../shared/data or data/ folders from here
+    monkeypatch.chdir(tmp_path)  # no data/ folder from here
+    monkeypatch.delenv("VAE_DATA_DIR", raising=False)
     assert default_folder("fashion-mnist") == debian
     assert default_folder("mnist") is None
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from model import store
-from model.data import default_folder, load_split
+from model.data import load_split
 from model.evaluate import evaluate, iw_nll
 from model.vae import VAE, VAEConfig, neg_elbo_loss
 
@@ -87,11 +87,8 @@ def test_iw_nll_tightens_with_more_samples(trained_vae: VAE, x_test: torch.Tenso
     assert k50 < k1 - 2 * math.hypot(k1_se, k50_se), (k50, k1)
 
 
-def mnist_and_shipped_model_or_skip() -> tuple[Path, VAE]:
-    # default_folder, not tests/conftest.py's MNIST_DIR: `import conftest` here finds tests/model/conftest.py
-    mnist = default_folder("mnist")
-    if mnist is None:
-        pytest.skip("no MNIST folder found (../shared/data/mnist or data/mnist)")
+def mnist_and_shipped_model_or_skip(real_data: Path) -> tuple[Path, VAE]:
+    mnist = real_data / "mnist"
     card_path = store.weights_dir() / f"{SHIPPED}.json"
     if not card_path.is_file():
         pytest.skip(f"{card_path} does not exist; train it with `python -m model.train --name {SHIPPED}`")
@@ -103,8 +100,8 @@ def mnist_and_shipped_model_or_skip() -> tuple[Path, VAE]:
     return mnist, store.load(SHIPPED)
 
 
-def test_shipped_mnist_model_reconstructs_test_digits() -> None:
-    mnist, vae = mnist_and_shipped_model_or_skip()
+def test_shipped_mnist_model_reconstructs_test_digits(real_data: Path) -> None:
+    mnist, vae = mnist_and_shipped_model_or_skip(real_data)
     x = load_split(mnist, "test").tensor()[:500]
     with torch.inference_mode():
         mu, _ = vae.encode(x)

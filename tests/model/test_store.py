@@ -43,7 +43,7 @@ def test_load_rebuilds_config_and_returns_eval_mode(saved: tuple[VAE, Path]) -> 
     loaded = store.load(f"tiny-{vae.config.arch}", folder=folder)
     assert loaded.config == vae.config
     assert not loaded.training
-    assert loaded.card["dataset"] == "synthetic"  # type: ignore[index]
+    assert store.read_card(f"tiny-{vae.config.arch}", folder=folder).dataset == "synthetic"
 
 
 @pytest.mark.parametrize("suffix", ["", ".json", ".safetensors"])
@@ -68,7 +68,7 @@ def test_load_unknown_name_raises_file_not_found_naming_it(tmp_path: Path) -> No
 def test_save_keeps_dots_in_names(tmp_path: Path) -> None:
     store.save(VAE(CONFIGS["mlp"]), tmp_path / "beta0.5", {})
     assert {p.name for p in tmp_path.iterdir()} == {"beta0.5.json", "beta0.5.safetensors"}
-    assert store.load("beta0.5", folder=tmp_path).card["name"] == "beta0.5"  # type: ignore[index]
+    assert store.read_card("beta0.5", folder=tmp_path).name == "beta0.5"
 
 
 def test_list_models_returns_the_cards_sorted_by_name(tmp_path: Path) -> None:
@@ -76,8 +76,8 @@ def test_list_models_returns_the_cards_sorted_by_name(tmp_path: Path) -> None:
         store.save(VAE(CONFIGS["mlp"]), tmp_path / name, {"dataset": "synthetic"})
     (tmp_path / "notes.json").write_text("{}")  # a JSON file without weights is not a model
     cards = store.list_models(tmp_path)
-    assert [c["name"] for c in cards] == ["a-model", "b-model"]
-    assert all(c["dataset"] == "synthetic" for c in cards)
+    assert [c.name for c in cards] == ["a-model", "b-model"]
+    assert all(c.dataset == "synthetic" for c in cards)
 
 
 def test_card_holds_config_and_weights_hash(saved: tuple[VAE, Path]) -> None:
@@ -93,6 +93,11 @@ def test_weights_file_is_safetensors(saved: tuple[VAE, Path]) -> None:
     with safe_open(str(folder / f"tiny-{vae.config.arch}.safetensors"), framework="pt") as f:
         keys = set(f.keys())
     assert keys == set(vae.state_dict())
+
+
+def test_load_does_not_attach_the_card_to_the_network(saved: tuple[VAE, Path]) -> None:
+    vae, folder = saved
+    assert not hasattr(store.load(f"tiny-{vae.config.arch}", folder=folder), "card")
 
 
 def test_load_never_unpickles(saved: tuple[VAE, Path], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,113 @@
+"""Each model's test-set encodings: from memory, else `<cache_dir>/<name>.encodings.npz`, else computed.
+
+Computed lazily, on the first request that needs them, in the request's worker thread (~1 s of torch
+work); a lock per model makes concurrent first requests wait for one computation instead of repeating
+it. Server start never pays for it, and nothing is computed for a model nobody looks at. The server
+keeps one cache in its lifespan state; `python -m model.encodings` fills the files ahead of time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.card import ModelCard
+from model.data import DataError, Split, find_test_split
+from model.encodings.arrays import PCA, Encodings, encode_split, fit_pca
+from model.encodings.arrays import load as load_encodings
+from model.encodings.arrays import save as save_encodings
+from model.store import atomic_write
+from model.vae import VAE
+
+log = logging.getLogger(__name__)
+
+
+class EncodingsUnavailable(Exception):
+    """Neither a cache nor the test set is there; the message says what to put where."""
+
+
+@dataclass
+class Entry:
+    encodings: Encodings
+    pca: PCA | None  # the principal plane of the means when latent_dim > 2, else None
+    exports: dict[str, bytes] = field(default_factory=dict)  # rendered bodies by format, filled lazily
+
+
+def cache_path(cache_dir: Path, name: str) -> Path:
+    return cache_dir / f"{name}.encodings.npz"
+
+
+class EncodingCache:
+    """Safe to call from several request threads at once."""
+
+    def __init__(self, *, cache_dir: Path, data_dir: Path | None) -> None:
+        self.cache_dir = cache_dir
+        self.data_dir = data_dir  # holds mnist/ and fashion-mnist/; None: model.data.candidate_folders
+        self._entries: dict[str, Entry] = {}
+        self._splits: dict[str, Split] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def get(self, vae: VAE, card: ModelCard) -> Entry:
+        """The encodings of the test set of the data set `vae` was trained on (blocking)."""
+        name, checksum = card.name, card.sha256
+        entry = self._entries.get(name)
+        if entry is not None and entry.encodings.checksum == checksum:
+            return entry
+        with self._lock("model:" + name):
+            entry = self._entries.get(name)
+            if entry is None or entry.encodings.checksum != checksum:
+                dataset = card.dataset or ""
+                enc = self._read(name, checksum, dataset) or self._compute(vae, name, checksum, dataset)
+                entry = Entry(enc, fit_pca(enc.means) if enc.latent_dim > 2 else None)
+                self._entries[name] = entry
+            return entry
+
+    def test_split(self, dataset: str, *, purpose: str) -> Split:
+        """The test split of `dataset`, read once; EncodingsUnavailable (starting with `purpose`)."""
+        with self._lock("data:" + dataset):
+            if dataset not in self._splits:
+                try:
+                    self._splits[dataset] = find_test_split(dataset, self.data_dir)
+                except DataError as e:
+                    raise EncodingsUnavailable(f"{purpose}: {e}") from e
+            return self._splits[dataset]
+    def _read(self, name: str, checksum: str, dataset: str) -> Encodings | None:
+        path = cache_path(self.cache_dir, name)
+        if not checksum or not path.is_file():
+            return None
+        try:
+            enc = load_encodings(path)
+        except Exception as e:  # any unreadable cache is only a miss
+            log.warning("ignoring %s: %s", path, e)
+            return None
+        if enc.checksum != checksum or enc.dataset != dataset:
+            log.info("%s is stale (made for other weights); recomputing", path)
+            return None
+        return enc
+
+    def _compute(self, vae: VAE, name: str, checksum: str, dataset: str) -> Encodings:
+        split = self.test_split(dataset, purpose=f"no encodings for {name}")
+        start = time.perf_counter()
+        enc = encode_split(vae, split, dataset=dataset, checksum=checksum)
+        log.info("encoded %d %s test images with %s in %.1f s", enc.count, dataset, name,
+                 time.perf_counter() - start)
+        if checksum:  # without a checksum a cache could never be told stale
+            path = cache_path(self.cache_dir, name)
+            try:
+                atomic_write(path, lambda tmp: _save_readable(enc, tmp))
+            except OSError as e:  # a read-only deployment still serves them, from memory
+                log.warning("could not write %s (%s); keeping the encodings in memory only", path, e)
+        return enc
+
+
+def _save_readable(enc: Encodings, path: Path) -> None:
+    save_encodings(enc, path)
+    path.chmod(0o644)  # atomic_write's temporary file is private (0600); a cache is for every reader
