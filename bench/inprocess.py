@@ -146,7 +146,7 @@ def main() -> None:
 
     from server import render
     from server.app import create_app
-    from server.batching import DecodeBatcher
+    from server.decoding import DecodeBatcher
 
     app = create_app()
     add_direct_healthz(app)
@@ -176,7 +176,7 @@ def main() -> None:
             skip[0] = True
             blank_us = (await per_request_us(app, ["/decode"], args.rounds, args.repeats))["/decode"]
             skip[0] = False
-            vae = app.state.registry.get(None)
+            vae = app.state.registry.get(None).vae
             codes = torch.randn(CONNECTIONS, vae.latent_dim)
             with torch.inference_mode():
                 for _ in range(50):

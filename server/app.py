@@ -11,28 +11,14 @@ import torch
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from model.inference import for_inference
-from model.store import list_models, load, pick_device
-from server.batching import DecodeBatcher
-from server.encodings import EncodingCache
+from model.encodings import EncodingCache
+from server.decoding import Decoder
 from server.errors import install_error_handlers
-from server.registry import Registry
+from server.registry import load_registry
 from server.routes import api, explore, pages, status, upload
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_registry(settings: Settings) -> Registry:
-    """Load every model in the weights folder onto the configured device."""
-    torch.set_num_threads(settings.torch_threads)
-    device = pick_device(settings.device)
-    models = {}
-    for card in list_models(settings.weights_dir):
-        models[card["name"]] = for_inference(load(card["name"], device, folder=settings.weights_dir))
-    if not models:
-        raise RuntimeError(f"no models in {settings.weights_dir}: expected <name>.safetensors + <name>.json")
-    return Registry(models, default=settings.default_model)
 
 
 def settle_memory() -> None:
@@ -57,9 +43,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.registry = load_registry(settings)
-        app.state.encodings = EncodingCache.from_settings(settings)  # lazy: nothing computed here
-        app.state.batcher = DecodeBatcher()
+        torch.set_num_threads(settings.torch_threads)
+        app.state.registry = load_registry(
+            settings.weights_dir, device=settings.device, default=settings.default_model
+        )
+        # lazy: nothing is computed until a request needs it
+        app.state.encodings = EncodingCache(cache_dir=settings.cache_dir or settings.weights_dir,
+                                            data_dir=settings.data_dir)
+        app.state.decoder = Decoder()
         settle_memory()
         yield
         app.state.registry = None
@@ -71,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.registry = None
+    app.state.registry = app.state.decoder = app.state.encodings = None
     install_error_handlers(app)
     app.include_router(status.router)
     app.include_router(api.router)

@@ -1,5 +1,6 @@
-"""Request dependencies as Annotated aliases: SettingsDep, RegistryDep, ModelDep; and the plain
-functions behind them, for a route that reads its request itself (server.query).
+"""Request dependencies as Annotated aliases (SettingsDep, RegistryDep, ModelDep, DecoderDep,
+EncodingsDep, SliderZ), and the plain functions behind them for a route that reads its request
+itself (/decode, server.query). `find_model` is the one way a request's model is found.
 
 All `async def`: FastAPI runs a plain `def` dependency in its thread pool, a hop of tens of
 microseconds per request for lookups that take well under one.
@@ -11,9 +12,13 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
-from model.vae import VAE
-from server.registry import Registry
+from model.encodings import EncodingCache
+from server.decoding import Decoder
+from server.registry import LoadedModel, Registry
+from server.schemas import slider_z
 from server.settings import Settings
+
+MODEL = "model name, as listed by /models; default: mnist-z2"
 
 
 def settings_of(request: Request) -> Settings:
@@ -21,15 +26,29 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
+def _ready(request: Request, what: str, detail: str) -> object:
+    """What the lifespan put in the app's state under `what`; 503 with `detail` until it has."""
+    found = getattr(request.app.state, what, None)
+    if found is None:
+        raise HTTPException(503, detail=detail)
+    return found
+
+
 def registry_of(request: Request) -> Registry:
-    registry: Registry | None = request.app.state.registry
-    if registry is None:
-        raise HTTPException(503, detail="models are not loaded yet")
+    registry = _ready(request, "registry", "models are not loaded yet")
+    assert isinstance(registry, Registry)
     return registry
 
 
-def model_named(registry: Registry, name: str | None) -> VAE:
+def decoder_of(request: Request) -> Decoder:
+    decoder = _ready(request, "decoder", "the decoder is not ready yet")
+    assert isinstance(decoder, Decoder)
+    return decoder
+
+
+def find_model(request: Request, name: str | None) -> LoadedModel:
     """The model called `name` (the default when None), or a 404 that lists the known ones."""
+    registry = registry_of(request)
     try:
         return registry.get(name)
     except KeyError:
@@ -45,18 +64,32 @@ async def get_registry(request: Request) -> Registry:
     return registry_of(request)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-RegistryDep = Annotated[Registry, Depends(get_registry)]
-
-
-MODEL = "model name, as listed by /models; default: mnist-z2"
+async def get_decoder(request: Request) -> Decoder:
+    return decoder_of(request)
 
 
 async def get_model(
-    registry: RegistryDep,
-    model: Annotated[str | None, Query(description=MODEL, max_length=100)] = None,
-) -> VAE:
-    return model_named(registry, model)
+    request: Request, model: Annotated[str | None, Query(description=MODEL, max_length=100)] = None
+) -> LoadedModel:
+    return find_model(request, model)
 
 
-ModelDep = Annotated[VAE, Depends(get_model)]
+async def get_encodings(request: Request) -> EncodingCache:
+    cache = _ready(request, "encodings", "the encodings cache is not ready yet")
+    assert isinstance(cache, EncodingCache)
+    return cache
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+DecoderDep = Annotated[Decoder, Depends(get_decoder)]
+ModelDep = Annotated[LoadedModel, Depends(get_model)]
+EncodingsDep = Annotated[EncodingCache, Depends(get_encodings)]
+
+
+async def get_slider_z(request: Request, model: ModelDep, settings: SettingsDep) -> list[float]:
+    """The slider form's `z0` .. `z{dim-1}` (one field per dimension, so not declared one by one)."""
+    return slider_z(request.query_params, dim=model.latent_dim, bound=settings.z_bound)
+
+
+SliderZ = Annotated[list[float], Depends(get_slider_z)]

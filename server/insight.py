@@ -1,7 +1,8 @@
 """What the model-insight panel and the latent map's legend show, read from the model's card alone.
 
-The card (weights/<name>.json) may lack any of these fields, for example a placeholder model or one
-trained by an older script: each function then answers None and the template leaves its chart out.
+The card's metrics (weights/<name>.json) may lack any of these fields, for example a placeholder model
+or one trained by an older script: each function then answers None and the template leaves its chart
+out.
 Nothing here writes HTML; `templates/partials/insight.html` draws the charts.
 """
 
@@ -11,8 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from model.card import ModelCard
 from model.data import CLASS_NAMES
-from server.explorer import VIEW
+from server.view import VIEW
 
 CURVE_BOX = (320, 120)  # the training curve's SVG viewBox, width x height
 
@@ -42,11 +44,6 @@ class Curve:
     height: int = CURVE_BOX[1]
 
 
-def metrics(card: dict[str, Any]) -> dict[str, Any]:
-    found = card.get("metrics")
-    return found if isinstance(found, dict) else {}
-
-
 def _numbers(values: Any) -> list[float] | None:
     """`values` as floats when it is a non-empty list of finite numbers, else None."""
     if not isinstance(values, list) or not values:
@@ -56,23 +53,23 @@ def _numbers(values: Any) -> list[float] | None:
     return [float(v) for v in values]
 
 
-def kl_bars(card: dict[str, Any]) -> list[Bar] | None:
+def kl_bars(card: ModelCard) -> list[Bar] | None:
     """One bar per latent dimension from `metrics.kl_per_dim`; None when the card has no such list."""
-    kl = _numbers(metrics(card).get("kl_per_dim"))
+    kl = _numbers(card.metrics.get("kl_per_dim"))
     if kl is None:
         return None
     top = max(max(kl), 1e-12)
     return [Bar(i, v, share=max(v, 0.0) / top, inactive=v < VIEW.inactive_kl) for i, v in enumerate(kl)]
 
 
-def training_curve(card: dict[str, Any]) -> Curve | None:
+def training_curve(card: ModelCard) -> Curve | None:
     """`metrics.history.train` and `.test` (negative ELBO per epoch); None unless both have 2+ epochs.
 
     The first epoch's loss is often far above the rest (230 then 166 nats), which would flatten the
     curve that matters into a line: the y range starts at the second epoch and the first point is
     drawn off the top, clipped.
     """
-    history = metrics(card).get("history")
+    history = card.metrics.get("history")
     if not isinstance(history, dict):
         return None
     train, test = _numbers(history.get("train")), _numbers(history.get("test"))
@@ -93,9 +90,9 @@ def training_curve(card: dict[str, Any]) -> Curve | None:
     return Curve(points(train), points(test), len(train), lo, hi, (train[0], test[0]), (train[-1], test[-1]))
 
 
-def losses(card: dict[str, Any]) -> list[tuple[str, float, str]]:
+def losses(card: ModelCard) -> list[tuple[str, float, str]]:
     """The test-set numbers the card has, as (name, nats, what it means), in reading order."""
-    m = metrics(card)
+    m = card.metrics
     iw = m.get("iw_samples")
     known = [
         ("test_neg_elbo", "−ELBO", "negative evidence lower bound per test image: the loss trained on"),
@@ -106,6 +103,6 @@ def losses(card: dict[str, Any]) -> list[tuple[str, float, str]]:
     return [(label, float(m[key]), title) for key, label, title in known if _numbers([m.get(key)])]
 
 
-def class_names(card: dict[str, Any]) -> list[str]:
+def class_names(card: ModelCard) -> list[str]:
     """The names of the classes of the model's data set (the map's legend); empty when unknown."""
-    return CLASS_NAMES.get(card.get("dataset") or "", [])
+    return CLASS_NAMES.get(card.dataset or "", [])

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections.abc import Mapping
 
 import torch
 from fastapi import HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from model.latent import Range
+from server.view import VIEW, snap
 
 NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER = re.compile(NUMBER)
 _VECTOR = re.compile(rf"\s*{NUMBER}\s*(?:,\s*{NUMBER}\s*)*")
 _RANGE = re.compile(rf"\s*({NUMBER})\s*\.\.\s*({NUMBER})\s*")
 _RANGE_KEY = re.compile(r"z(\d+)")
-DEFAULT_SPAN = 3.0  # default extent of a grid axis: +-3 prior standard deviations
 
 
 def invalid(detail: str) -> HTTPException:
@@ -67,6 +67,16 @@ def parse_values(text: str, *, dim: int, bound: float, name: str = "z") -> list[
     return [_number(p, what=f"{name} value {i + 1}", bound=bound) for i, p in enumerate(parts)]
 
 
+def parse_z(text: str, *, dim: int, bound: float) -> list[float]:
+    """`0.5,-1.2,...` (the page URL's `z`): exactly `dim` numbers, snapped onto the sliders."""
+    return [snap(v) for v in parse_values(text, dim=dim, bound=bound)]
+
+
+def slider_z(query: Mapping[str, str], *, dim: int, bound: float) -> list[float]:
+    """The slider form's fields `z0` .. `z{dim-1}`, snapped; a missing one is 0."""
+    return parse_z(",".join(query.get(f"z{i}", "0") for i in range(dim)), dim=dim, bound=bound)
+
+
 def parse_base(text: str | None, *, dim: int, bound: float) -> torch.Tensor:
     """The `base` latent vector: zeros when not given."""
     return torch.zeros(dim) if text is None else parse_vector(text, dim=dim, bound=bound, name="base")
@@ -102,7 +112,7 @@ def parse_ranges(params: list[tuple[str, str]], *, dim: int, bound: float) -> li
         keys = ", ".join(f"z{r[0]}" for r in ranges)
         raise invalid(f"at most two ranges (x, then y) are accepted; got {len(ranges)}: {keys}")
     if not ranges:
-        ranges = [(k, -DEFAULT_SPAN, DEFAULT_SPAN) for k in range(min(dim, 2))]
+        ranges = [(k, -VIEW.bound, VIEW.bound) for k in range(min(dim, 2))]
     return ranges
 
 
@@ -117,18 +127,6 @@ def check_images(count: int, limit: int) -> None:
         raise invalid(
             f"this request would decode {count} images; this server decodes at most {limit} per request"
         )
-
-
-class ModelCard(BaseModel):
-    """A loaded model: its card as written next to the weights, plus the latent size."""
-
-    model_config = ConfigDict(extra="allow")
-    name: str
-    dataset: str | None = None
-    latent_dim: int
-    placeholder: bool = False
-    config: dict[str, Any]
-    metrics: dict[str, Any] = Field(default_factory=dict)
 
 
 class Encoding(BaseModel):

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
 
     data_dir: Path | None = Field(
         default=None, description="folder holding mnist/ and fashion-mnist/ test sets, read for /encodings; "
-        "default: ../shared/data/<set>, data/<set> or Debian's /usr/share/datasets/fashion-mnist"
+        "default: data/<set>, or Debian's /usr/share/datasets/fashion-mnist"
     )
     cache_dir: Path | None = Field(
         default=None, description="folder of <name>.encodings.npz (test-set encodings); default: weights_dir"

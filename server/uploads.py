@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 
-from model.vae import VAE
 from server.preprocess import ACCEPTED_TEXT, UploadError, open_image, preprocess
+from server.registry import LoadedModel
 from server.settings import Settings
 
 FIELD = "image"
@@ -67,10 +67,10 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
     return await read_body(request, max_bytes)
 
 
-async def load_input(request: Request, settings: Settings, vae: VAE) -> torch.Tensor:
+async def load_input(request: Request, settings: Settings, model: LoadedModel) -> torch.Tensor:
     """Upload -> the model's input, (1, 1, S, S) in [0, 1]; every bad upload is a 4xx."""
     data = await read_upload(request, settings.max_upload_bytes)
-    size = vae.config.image_size
+    size = model.card.image_size
     box = round(size * 20 / 28)  # MNIST's 20x20 box in its 28x28 field
     try:
         img = open_image(data, max_pixels=settings.max_upload_pixels)
@@ -83,4 +83,4 @@ async def load_input(request: Request, settings: Settings, vae: VAE) -> torch.Te
             x = await run_in_threadpool(preprocess, img, canvas=size, box=box)
     except Exception as e:  # an exotic mode PIL cannot convert: refuse it rather than fail
         raise HTTPException(422, detail=f"could not read the pixels of this {img.mode} image ({e})") from None
-    return torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, size, size).to(vae.device)
+    return torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, size, size).to(model.vae.device)

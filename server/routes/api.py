@@ -2,25 +2,27 @@
 
 Handlers are `async def` and decode on the event loop: a batch of codes decodes in well under a
 millisecond, less than a hop to the thread pool would cost. Each handler parses (server.schemas),
-builds codes (model.latent), decodes, renders (server.render) and answers.
+builds codes (model.latent), decodes (server.decoding), renders (server.render) and answers. Defaults
+come from server.view, which the page reads too.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import torch
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from model import latent
-from model.vae import VAE
 from server import query, render
-from server.batching import DecodeBatcher
-from server.deps import MODEL, ModelDep, SettingsDep, model_named, registry_of, settings_of
+from server.decoding import Decoder
+from server.deps import MODEL, DecoderDep, ModelDep, SettingsDep, decoder_of, find_model, settings_of
+from server.registry import LoadedModel
 from server.responses import (
     BAD_INPUT,
     CACHED,
@@ -41,6 +43,7 @@ from server.schemas import (
     parse_vector,
 )
 from server.settings import Settings
+from server.view import VIEW
 
 router = APIRouter(tags=["api"])
 
@@ -53,26 +56,16 @@ Range = Annotated[str | None, Query(description="a range <start>..<stop> for thi
 IMAGE: Responses = {**CACHED, **BAD_INPUT}
 
 
-def decode(vae: VAE, z: torch.Tensor) -> torch.Tensor:
-    """(N, D) codes -> (N, 1, H, W) pixel probabilities, without autograd bookkeeping."""
-    with torch.inference_mode():
-        return vae.decode(z.to(vae.device))
-
-
-def identity(vae: VAE) -> str:
-    card: dict[str, Any] = vae.card  # type: ignore[assignment]
-    return f"{card['name']}:{card.get('sha256', '')}"
-
-
 def answer(
-    request: Request, vae: VAE, settings: Settings, render: Callable[[], bytes], media_type: str = "image/png"
+    request: Request, model: LoadedModel, settings: Settings, render: Callable[[], bytes],
+    media_type: str = "image/png",
 ) -> Response:
     """A cacheable answer (ETag, Cache-Control, 304) for a deterministic rendering."""
-    return cached(request, identity(vae), render, media_type=media_type, max_age=settings.cache_max_age)
+    return cached(request, model.identity, render, media_type=media_type, max_age=settings.cache_max_age)
 
 
-def picture(vae: VAE, z: torch.Tensor, cols: int, size: int | None = None) -> bytes:
-    return render.png(render.tile(decode(vae, z), cols), size=size)
+def picture(decoder: Decoder, model: LoadedModel, z: torch.Tensor, cols: int) -> bytes:
+    return render.png(render.tile(decoder.many(model, z), cols))
 
 
 class DecodeQuery(BaseModel):
@@ -82,19 +75,19 @@ class DecodeQuery(BaseModel):
 
 
 async def decode_one(request: Request) -> Response:
-    """The request behind every slider move, so it skips FastAPI's per-request work (server.query)
-    and decodes together with the other /decode requests of its event-loop turn (server.batching)."""
+    """The hot request of the API (one image per call, as a client sweeping z sends them), so it
+    skips FastAPI's per-request work (server.query) and decodes together with the other /decode
+    requests of its event-loop turn (server.decoding)."""
     q = query.read(request, DecodeQuery)
     settings = settings_of(request)
-    vae = model_named(registry_of(request), q.model)
-    code = parse_values(q.z, dim=vae.latent_dim, bound=settings.z_bound)
+    model = find_model(request, q.model)
+    code = parse_values(q.z, dim=model.latent_dim, bound=settings.z_bound)
     if q.size is not None:
         check_cap("size", q.size, settings.max_size)
-    headers = cache_headers(request, identity(vae), settings.cache_max_age)
+    headers = cache_headers(request, model.identity, settings.cache_max_age)
     if fresh := not_modified(request, headers):
         return fresh
-    batcher: DecodeBatcher = request.app.state.batcher
-    image = await batcher.decode(vae, code)
+    image = await decoder_of(request).one(model, code)
     return PNGResponse(render.png(image, size=q.size), headers=headers)
 
 
@@ -113,13 +106,16 @@ router.add_api_route(
 @router.get("/sample", response_class=PNGResponse, responses=IMAGE, summary="Decode draws from the prior")
 async def sample(
     request: Request,
-    vae: ModelDep,
+    model: ModelDep,
     settings: SettingsDep,
-    n: Annotated[int, Query(ge=1, description="number of draws (at most 256 by default)")] = 16,
+    decoder: DecoderDep,
+    n: Annotated[int, Query(ge=1, description="number of draws (at most 256 by default)")] = VIEW.samples,
     seed: Annotated[
         int | None, Query(ge=0, lt=2**63, description="same seed, same bytes; default random")
     ] = None,
-    temperature: Annotated[float, Query(ge=0, description="z ~ N(0, t^2 I); at most 5 by default")] = 1.0,
+    temperature: Annotated[
+        float, Query(ge=0, description="z ~ N(0, t^2 I); at most 5 by default")
+    ] = VIEW.temperature,
 ) -> Response:
     check_cap("n", n, settings.max_samples)
     check_images(n, settings.max_images)
@@ -131,47 +127,52 @@ async def sample(
     cols = math.ceil(math.sqrt(n))
     fresh = seed is None  # a new draw each time: not cacheable, but reproducible from X-Seed
     seed = secrets.randbits(63) if seed is None else seed
-    z = latent.sample_prior(n, vae.latent_dim, seed=seed, temperature=temperature)
+    z = latent.sample_prior(n, model.latent_dim, seed=seed, temperature=temperature)
+    draw = functools.partial(picture, decoder, model, z, cols)
     if fresh:
-        return PNGResponse(picture(vae, z, cols), headers={"Cache-Control": "no-store", "X-Seed": str(seed)})
-    return answer(request, vae, settings, lambda: picture(vae, z, cols))
+        return PNGResponse(draw(), headers={"Cache-Control": "no-store", "X-Seed": str(seed)})
+    return answer(request, model, settings, draw)
 
 
 @router.get("/grid", response_class=PNGResponse, responses=IMAGE, summary="The 2-D latent manifold")
 async def grid(
     request: Request,
-    vae: ModelDep,
+    model: ModelDep,
     settings: SettingsDep,
-    steps: Steps = 15,
+    decoder: DecoderDep,
+    steps: Steps = VIEW.grid_steps,
     base: Base = None,
     z0: Range = None,
     z1: Range = None,
 ) -> Response:
     """Any two dimensions as `z<k>=<start>..<stop>`: the first along x, the second along y (downward
-    as written); one range gives a single row. Without ranges, z0 and z1 sweep -3..3."""
+    as written); one range gives a single row. Without ranges, z0 and z1 sweep the sliders' range."""
     check_cap("steps", steps, settings.max_steps)
-    ranges = parse_ranges(request.query_params.multi_items(), dim=vae.latent_dim, bound=settings.z_bound)
+    ranges = parse_ranges(request.query_params.multi_items(), dim=model.latent_dim, bound=settings.z_bound)
     check_images(steps ** len(ranges), settings.max_images)
-    z = latent.grid(parse_base(base, dim=vae.latent_dim, bound=settings.z_bound), ranges, steps)
-    return answer(request, vae, settings, lambda: picture(vae, z, steps))
+    z = latent.grid(parse_base(base, dim=model.latent_dim, bound=settings.z_bound), ranges, steps)
+    return answer(request, model, settings, functools.partial(picture, decoder, model, z, steps))
 
 
 @router.get("/traverse", response_class=PNGResponse, responses=IMAGE, summary="Factors of variation")
 async def traverse(
     request: Request,
-    vae: ModelDep,
+    model: ModelDep,
     settings: SettingsDep,
+    decoder: DecoderDep,
     base: Base = None,
-    span: Annotated[float, Query(ge=0, description="each row sweeps base[k]-span .. base[k]+span")] = 3.0,
-    steps: Steps = 9,
+    span: Annotated[
+        float, Query(ge=0, description="each row sweeps base[k]-span .. base[k]+span")
+    ] = VIEW.traverse_span,
+    steps: Steps = VIEW.traverse_steps,
 ) -> Response:
     """One row per latent dimension, each sweeping that dimension around `base`."""
     check_cap("steps", steps, settings.max_steps)
     if not span <= settings.z_bound:
         raise invalid(f"span={span} is beyond the bound; expected 0 <= span <= {settings.z_bound:g}")
-    check_images(vae.latent_dim * steps, settings.max_images)
-    z = latent.traverse(parse_base(base, dim=vae.latent_dim, bound=settings.z_bound), span, steps)
-    return answer(request, vae, settings, lambda: picture(vae, z, steps))
+    check_images(model.latent_dim * steps, settings.max_images)
+    z = latent.traverse(parse_base(base, dim=model.latent_dim, bound=settings.z_bound), span, steps)
+    return answer(request, model, settings, functools.partial(picture, decoder, model, z, steps))
 
 
 @router.get(
@@ -182,24 +183,25 @@ async def traverse(
 )
 async def interpolate(
     request: Request,
-    vae: ModelDep,
+    model: ModelDep,
     settings: SettingsDep,
+    decoder: DecoderDep,
     start: Annotated[str, Query(alias="from", description=f"where the path starts: {Z}")],
     to: Annotated[str, Query(description=f"where the path ends: {Z}")],
-    steps: Steps = 10,
+    steps: Steps = VIEW.interpolate_steps,
     method: Literal["linear", "slerp"] = "linear",
     format: Literal["png", "gif"] = "png",
 ) -> Response:
     """A strip of `steps` images from `from` to `to`, or a looping GIF that goes there and back."""
     check_cap("steps", steps, settings.max_steps)
     check_images(steps, settings.max_images)
-    a = parse_vector(start, dim=vae.latent_dim, bound=settings.z_bound, name="from")
-    b = parse_vector(to, dim=vae.latent_dim, bound=settings.z_bound, name="to")
+    a = parse_vector(start, dim=model.latent_dim, bound=settings.z_bound, name="from")
+    b = parse_vector(to, dim=model.latent_dim, bound=settings.z_bound, name="to")
     path = latent.interpolate(a, b, steps, method)
 
     def animate() -> bytes:
-        return render.gif(render.to_uint8(latent.there_and_back(decode(vae, path))))
+        return render.gif(render.to_uint8(latent.there_and_back(decoder.many(model, path))))
 
     if format == "gif":
-        return answer(request, vae, settings, animate, GIFResponse.media_type)
-    return answer(request, vae, settings, lambda: picture(vae, path, steps))
+        return answer(request, model, settings, animate, GIFResponse.media_type)
+    return answer(request, model, settings, functools.partial(picture, decoder, model, path, steps))

@@ -9,14 +9,13 @@ import json
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from model.data import CLASS_NAMES
-from model.encodings import FORMAT_VERSION
-from model.vae import VAE
-from server.deps import ModelDep, SettingsDep
-from server.encodings import EncodingCache, EncodingsUnavailable, Entry, card_of
+from model.encodings import FORMAT_VERSION, EncodingCache, EncodingsUnavailable, Entry
+from server.deps import EncodingsDep, ModelDep, SettingsDep
+from server.registry import LoadedModel
 from server.render import png
 from server.responses import BAD_INPUT, CACHED, PNGResponse, accepts_gzip, cached, json_doc
 from server.schemas import ErrorDetail
@@ -51,16 +50,6 @@ class EncodingsOut(BaseModel):
     pca: PCAOut | None = Field(description="2-D projection when latent_dim > 2, else null")
 
 
-def get_encoding_cache(request: Request) -> EncodingCache:
-    cache: EncodingCache | None = getattr(request.app.state, "encodings", None)
-    if cache is None:
-        raise HTTPException(503, detail="the encodings cache is not ready yet")
-    return cache
-
-
-EncodingsDep = Annotated[EncodingCache, Depends(get_encoding_cache)]
-
-
 @router.get(
     "/encodings",
     summary="The latent means of the model's whole test set, with labels",
@@ -71,27 +60,26 @@ EncodingsDep = Annotated[EncodingCache, Depends(get_encoding_cache)]
     ),
 )
 def encodings(
-    vae: ModelDep,
+    model: ModelDep,
     cache: EncodingsDep,
     settings: SettingsDep,
     request: Request,
     format: Annotated[Literal["json", "csv"], Query(description="json, or csv with a header row")] = "json",
 ) -> Response:
     """Gzipped when the client accepts it: the 10,000 means of a 10-D model are 0.9 MB of JSON."""
-    card = card_of(vae)
     gzip = accepts_gzip(request)
-    # deterministic per weights checksum; when a card has none, per name (and the app version); the
-    # gzipped body is another representation, with another ETag
-    identity = f"{card.get('sha256') or card['name']}/encodings-v{FORMAT_VERSION}{'/gzip' * gzip}"
+    # deterministic per model (and the app version); the gzipped body is another representation,
+    # with another ETag
+    identity = f"{model.identity}/encodings-v{FORMAT_VERSION}{'/gzip' * gzip}"
     response = cached(
-        request, identity, lambda: _export(cache, vae, format, gzip=gzip), media_type=MEDIA_TYPES[format],
+        request, identity, lambda: _export(cache, model, format, gzip=gzip), media_type=MEDIA_TYPES[format],
         max_age=settings.cache_max_age,
     )
     response.headers["Vary"] = "Accept-Encoding"
     if gzip and response.status_code == 200:
         response.headers["Content-Encoding"] = "gzip"
     if format == "csv":
-        response.headers["Content-Disposition"] = f'attachment; filename="{card["name"]}-encodings.csv"'
+        response.headers["Content-Disposition"] = f'attachment; filename="{model.name}-encodings.csv"'
     return response
 
 
@@ -103,35 +91,34 @@ def encodings(
 )
 def original(
     index: Annotated[int, Path(ge=0, description="position in the test set, as in /encodings")],
-    vae: ModelDep,
+    model: ModelDep,
     cache: EncodingsDep,
     settings: SettingsDep,
     request: Request,
 ) -> Response:
-    card = card_of(vae)
-    dataset = card.get("dataset", "")
     return cached(
-        request, f"{dataset}/test", lambda: png(_test_image(cache, card["name"], dataset, index)),
+        request, f"{model.identity}/test-images", lambda: png(_test_image(cache, model, index)),
         media_type="image/png", max_age=settings.cache_max_age,
     )
 
 
-def _export(cache: EncodingCache, vae: VAE, fmt: str, *, gzip: bool = False) -> bytes:
+def _export(cache: EncodingCache, model: LoadedModel, fmt: str, *, gzip: bool = False) -> bytes:
     """The body in `fmt`, gzipped or not, rendered once per model and kept with its encodings."""
     try:
-        entry = cache.get(vae)
+        entry = cache.get(model.vae, model.card)
     except EncodingsUnavailable as e:
         raise HTTPException(404, detail=str(e)) from None
     if fmt not in entry.exports:
-        entry.exports[fmt] = RENDERERS[fmt](entry, card_of(vae)["name"])
+        entry.exports[fmt] = RENDERERS[fmt](entry, model.name)
     if gzip and f"{fmt}.gz" not in entry.exports:
         entry.exports[f"{fmt}.gz"] = gzip_module.compress(entry.exports[fmt], 6, mtime=0)
     return entry.exports[f"{fmt}.gz" if gzip else fmt]
 
 
-def _test_image(cache: EncodingCache, name: str, dataset: str, index: int) -> np.ndarray:
+def _test_image(cache: EncodingCache, model: LoadedModel, index: int) -> np.ndarray:
     try:
-        images = cache.test_split(dataset, purpose=f"no original images for {name}").images
+        purpose = f"no original images for {model.name}"
+        images = cache.test_split(model.card.dataset or "", purpose=purpose).images
     except EncodingsUnavailable as e:
         raise HTTPException(404, detail=str(e)) from None
     if index >= (n := len(images)):

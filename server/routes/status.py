@@ -7,9 +7,10 @@ import json
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from model.card import ModelCard
 from server.deps import RegistryDep, SettingsDep
 from server.responses import CACHED, cached
-from server.schemas import ModelCard, Status
+from server.schemas import Status
 
 router = APIRouter(tags=["status"])
 
@@ -17,15 +18,11 @@ router = APIRouter(tags=["status"])
 @router.get("/models", response_model=list[ModelCard], responses=CACHED, summary="The loaded models")
 async def models(request: Request, registry: RegistryDep, settings: SettingsDep) -> Response:
     """Each model's card: name, data set, latent size, config and test metrics."""
-    cards = [
-        ModelCard.model_validate({**c, "latent_dim": c["config"]["latent_dim"]}).model_dump()
-        for c in registry.cards()
-    ]
-    identity = ",".join(f"{c['name']}:{c.get('sha256', '')}" for c in cards)
+    cards = registry.cards()
     return cached(
         request,
-        identity,
-        lambda: json.dumps(cards).encode(),
+        ",".join(c.identity for c in cards),
+        lambda: json.dumps([c.model_dump(mode="json") for c in cards]).encode(),
         media_type="application/json",
         max_age=settings.cache_max_age,
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import torch
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from server import render
-from server.deps import ModelDep, SettingsDep
+from server.deps import DecoderDep, ModelDep, SettingsDep
 from server.responses import UPLOAD_ERRORS, PNGResponse, json_doc, wants_json
 from server.schemas import Encoding, Reconstruction
 from server.uploads import load_input
@@ -38,20 +37,20 @@ UPLOAD_BODY = {
         },
     },
 )
-async def reconstruct(request: Request, vae: ModelDep, settings: SettingsDep) -> Response:
+async def reconstruct(
+    request: Request, model: ModelDep, settings: SettingsDep, decoder: DecoderDep
+) -> Response:
     """The upload is preprocessed like MNIST, encoded, and its mean decoded. Send
     `Accept: application/json` for the encoding and both images as data URLs."""
-    x = await load_input(request, settings, vae)
-    with torch.inference_mode():
-        mean, logvar, recon = vae.reconstruct(x)
-    out = render.image_png(recon)
+    shown = decoder.reconstruct(model, await load_input(request, settings, model))
+    out = render.image_png(shown.image)
     vary = {"Vary": "Accept"}
     if not wants_json(request):
         return PNGResponse(out, headers=vary)
     body = Reconstruction(
-        mean=mean[0].tolist(),
-        logvar=logvar[0].tolist(),
-        input=render.data_url(render.image_png(x)),
+        mean=shown.mean[0].tolist(),
+        logvar=shown.logvar[0].tolist(),
+        input=render.data_url(render.image_png(shown.input)),
         reconstruction=render.data_url(out),
     )
     return JSONResponse(body.model_dump(), headers=vary)
@@ -64,9 +63,7 @@ async def reconstruct(request: Request, vae: ModelDep, settings: SettingsDep) ->
     openapi_extra={"requestBody": UPLOAD_BODY},
     responses=UPLOAD_ERRORS,
 )
-async def encode(request: Request, vae: ModelDep, settings: SettingsDep) -> Encoding:
+async def encode(request: Request, model: ModelDep, settings: SettingsDep, decoder: DecoderDep) -> Encoding:
     """The same upload as /reconstruct; answers the mean and log-variance of q(z|x)."""
-    x = await load_input(request, settings, vae)
-    with torch.inference_mode():
-        mean, logvar = vae.encode(x)
+    mean, logvar = decoder.encode(model, await load_input(request, settings, model))
     return Encoding(mean=mean[0].tolist(), logvar=logvar[0].tolist())

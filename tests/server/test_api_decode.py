@@ -156,9 +156,9 @@ def test_concurrent_decodes_share_a_batch_and_each_get_their_own_image(settings:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
                 alone = [await c.get("/decode", params={"z": z}) for z in zs]
-                before = app.state.batcher.batches
+                before = app.state.decoder.batcher.batches
                 together = await asyncio.gather(*(c.get("/decode", params={"z": z}) for z in zs))
-                return alone, together, app.state.batcher.batches - before
+                return alone, together, app.state.decoder.batcher.batches - before
 
     alone, together, batches = in_own_loop(decode_alone_then_together())
     assert batches < len(zs)

@@ -20,21 +20,27 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from model import store
-from model.data import default_folder, load_split
+from model.card import ModelCard
+from model.data import load_split
+from model.encodings import EncodingCache, cache_path
+from model.encodings import cache as encodings_cache
 from model.encodings import load as load_encodings
+from model.encodings.__main__ import main as encodings_cli
 from model.vae import VAE, VAEConfig
-from server import encodings as server_encodings
 from server.app import create_app
-from server.encodings import EncodingCache, cache_path
 from server.settings import Settings
 
 MODELS = {"tiny-z2": (2, "mnist"), "tiny-z3": (3, "mnist"), "tiny-fashion": (2, "fashion-mnist")}
 
 
-def save_tiny(folder: Path, name: str, latent_dim: int, dataset: str, seed: int = 0) -> dict[str, Any]:
+def save_tiny(folder: Path, name: str, latent_dim: int, dataset: str, seed: int = 0) -> ModelCard:
     torch.manual_seed(seed)
     vae = VAE(VAEConfig(latent_dim=latent_dim, arch="mlp", hidden=(16,)))
     return store.save(vae, folder / name, {"dataset": dataset})
+
+
+def loaded(folder: Path, name: str) -> tuple[VAE, ModelCard]:
+    return store.load(name, folder=folder), store.read_card(name, folder)
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +162,7 @@ def test_first_request_writes_the_cache_file_to_the_cache_dir(
 ) -> None:
     client.get("/encodings", params={"model": "tiny-z3"})
     enc = load_encodings(cache_path(tmp_path / "cache", "tiny-z3"))
-    assert enc.count == 100 and enc.checksum == store.read_card("tiny-z3", weights)["sha256"]
+    assert enc.count == 100 and enc.checksum == store.read_card("tiny-z3", weights).sha256
     assert not list(weights.glob("*.npz"))
 
 
@@ -171,20 +177,20 @@ def test_cached_encodings_are_served_without_the_data(weights: Path, data_root: 
 def test_stale_cache_is_recomputed_when_the_checksum_changes(data_root: Path, tmp_path: Path) -> None:
     cache = EncodingCache(cache_dir=tmp_path, data_dir=data_root)
     save_tiny(tmp_path, "m", 2, "mnist", seed=1)
-    old = cache.get(store.load("m", folder=tmp_path)).encodings
+    old = cache.get(*loaded(tmp_path, "m")).encodings
     card = save_tiny(tmp_path, "m", 2, "mnist", seed=2)
     fresh = EncodingCache(cache_dir=tmp_path, data_dir=data_root)  # a restarted server
-    new = fresh.get(store.load("m", folder=tmp_path)).encodings
-    assert new.checksum == card["sha256"] != old.checksum
+    new = fresh.get(*loaded(tmp_path, "m")).encodings
+    assert new.checksum == card.sha256 != old.checksum
     assert not np.array_equal(new.means, old.means)
-    assert load_encodings(cache_path(tmp_path, "m")).checksum == card["sha256"]
+    assert load_encodings(cache_path(tmp_path, "m")).checksum == card.sha256
 
 
 def test_unreadable_cache_file_is_recomputed(data_root: Path, tmp_path: Path) -> None:
     save_tiny(tmp_path, "m", 2, "mnist")
     cache_path(tmp_path, "m").write_bytes(b"not an npz")
     cache = EncodingCache(cache_dir=tmp_path, data_dir=data_root)
-    enc = cache.get(store.load("m", folder=tmp_path)).encodings
+    enc = cache.get(*loaded(tmp_path, "m")).encodings
     assert enc.count == 100 and load_encodings(cache_path(tmp_path, "m")).count == 100
 
 
@@ -192,18 +198,18 @@ def test_concurrent_first_requests_compute_once(
     weights: Path, data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    real = server_encodings.encode_split
+    real = encodings_cache.encode_split
 
     def slow_encode(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         time.sleep(0.2)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(server_encodings, "encode_split", slow_encode)
+    monkeypatch.setattr(encodings_cache, "encode_split", slow_encode)
     cache = EncodingCache(cache_dir=tmp_path, data_dir=data_root)
-    vae = store.load("tiny-z2", folder=weights)
+    model = loaded(weights, "tiny-z2")
     results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(cache.get(vae))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: results.append(cache.get(*model))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -213,7 +219,7 @@ def test_concurrent_first_requests_compute_once(
 
 def test_cli_writes_the_cache_of_each_named_model(weights: Path, data_root: Path, tmp_path: Path) -> None:
     args = ["tiny-z2", "tiny-z3", "--weights-dir", str(weights), "--data-dir", str(data_root)]
-    assert server_encodings.main([*args, "--cache-dir", str(tmp_path)]) == 0
+    assert encodings_cli([*args, "--cache-dir", str(tmp_path)]) == 0
     written = sorted(p.name for p in tmp_path.glob("*.npz"))
     assert written == ["tiny-z2.encodings.npz", "tiny-z3.encodings.npz"]
 
@@ -222,14 +228,16 @@ def test_cli_fails_when_a_model_has_no_data(
     weights: Path, data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["--weights-dir", str(weights), "--data-dir", str(data_root), "--cache-dir", str(tmp_path)]
-    assert server_encodings.main(["--all", *args]) == 1
+    assert encodings_cli(["--all", *args]) == 1
     assert "no encodings for tiny-fashion" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(default_folder("mnist") is None, reason="needs the real MNIST test set (../shared/data)")
-def test_real_mnist_test_set_gives_10000_encodings(weights: Path, tmp_path: Path) -> None:
-    cache = EncodingCache(cache_dir=tmp_path, data_dir=None)  # None: where model.data looks by default
-    enc = cache.get(store.load("tiny-z2", folder=weights)).encodings
+def test_real_mnist_test_set_gives_10000_encodings(
+    weights: Path, tmp_path: Path, real_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAE_DATA_DIR", str(real_data))
+    cache = EncodingCache(cache_dir=tmp_path, data_dir=None)  # None: $VAE_DATA_DIR, as the server reads it
+    enc = cache.get(*loaded(weights, "tiny-z2")).encodings
     assert enc.count == 10_000 and np.bincount(enc.labels).tolist()[:2] == [980, 1135]
 
 

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from model.card import ModelCard
 from server.insight import class_names, kl_bars, losses, training_curve
 
 HISTORY = {"train": [230.0, 166.0, 150.0, 140.0], "test": [170.0, 160.0, 150.0, 145.0]}
 
 
-def card(**metrics: Any) -> dict[str, Any]:
-    return {"name": "m", "dataset": "mnist", "config": {"latent_dim": 3}, "metrics": metrics}
+def card(dataset: str | None = "mnist", **metrics: Any) -> ModelCard:
+    return ModelCard(name="m", dataset=dataset, config={"latent_dim": 3}, metrics=metrics)
 
 
 def test_kl_bars_mark_dimensions_under_the_threshold_inactive() -> None:
@@ -61,8 +62,8 @@ def test_losses_list_what_the_card_has_in_reading_order() -> None:
 
 
 def test_class_names_follow_the_data_set() -> None:
-    assert class_names({"dataset": "fashion-mnist"})[0] == "T-shirt/top"
-    assert class_names({"dataset": "other"}) == [] and class_names({}) == []
+    assert class_names(card("fashion-mnist"))[0] == "T-shirt/top"
+    assert class_names(card("other")) == [] and class_names(card(None)) == []
 
 
 def test_page_without_metrics_leaves_the_charts_out(client: TestClient) -> None:

@@ -2,13 +2,14 @@
 digit drawn as a person would upload it (dark ink on white, off-centre, 300x300, JPEG) encodes
 near the MNIST original.
 
-Needs the MNIST test set (../shared/data/mnist, from the project root) and trained mnist-z10
-weights (the shipped file, or VAE_WEIGHTS_DIR); skipped otherwise.
+Needs the MNIST test set (the `real_data` fixture: VAE_DATA_DIR) and trained mnist-z10 weights (the
+shipped file, or VAE_WEIGHTS_DIR); skipped otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from api_checks import encoded, image_of
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from model.data import Split, default_folder, load_split
+from model.data import Split, load_split
 from model.store import read_card
 from server.app import create_app
 from server.settings import Settings
@@ -28,20 +29,18 @@ OTHERS = 1000  # test digits whose codes the drawn digit's code is compared agai
 
 
 def skip_reason(settings: Settings) -> str | None:
-    if default_folder("mnist") is None:
-        return "the MNIST test set is not at ../shared/data/mnist (run pytest from the project root)"
     try:
         card = read_card(MODEL, settings.weights_dir)
     except FileNotFoundError:
         return f"no {MODEL} in {settings.weights_dir}"
-    if card.get("placeholder"):
+    if card.placeholder:
         return f"{settings.weights_dir}/{MODEL} is an untrained placeholder; train it to run this test"
     return None
 
 
 @pytest.fixture(scope="module")
-def real() -> Iterator[TestClient]:
-    settings = Settings(device="cpu")  # the shipped weights
+def real(real_data: Path) -> Iterator[TestClient]:
+    settings = Settings(device="cpu", data_dir=real_data)  # the shipped weights
     reason = skip_reason(settings)
     if reason:
         pytest.skip(reason)
@@ -50,10 +49,8 @@ def real() -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def mnist() -> Split:
-    folder = default_folder("mnist")
-    assert folder is not None
-    return load_split(folder, "test")
+def mnist(real_data: Path) -> Split:
+    return load_split(real_data / "mnist", "test")
 
 
 def as_drawn(digit: np.ndarray, seed: int) -> bytes:
@@ -81,7 +78,7 @@ def test_reconstruction_of_a_real_digit_is_close_to_it(real: TestClient, mnist: 
 
 
 def test_a_digit_drawn_like_an_upload_encodes_near_its_mnist_original(real: TestClient, mnist: Split) -> None:
-    vae = real.app.state.registry.get(MODEL)  # type: ignore[attr-defined]
+    vae = real.app.state.registry.get(MODEL).vae  # type: ignore[attr-defined]
     with torch.inference_mode():
         codes = vae.encode(mnist.tensor()[:OTHERS])[0].numpy()  # the MNIST-form originals
     for i in range(DIGITS):

@@ -93,7 +93,7 @@ def test_decoded_fragment_is_the_image_at_that_z(pages: TestClient) -> None:
 
 
 def test_decoded_fragment_rejects_a_bad_value_visibly(pages: TestClient) -> None:
-    r = pages.get("/fragments/decoded", params={"model": "mnist-z2", "z0": "abc"})
+    r = pages.get("/fragments/decoded", params={"model": "mnist-z2", "z0": "abc"}, headers=HX)
     assert r.status_code == 422 and 'role="alert"' in r.text
     assert r.headers["HX-Retarget"] == "#z-message"
 
@@ -119,8 +119,10 @@ def test_sample_fragment_draws_from_the_prior(pages: TestClient) -> None:
 
 
 def test_sample_fragment_rejects_a_temperature_beyond_the_slider(pages: TestClient) -> None:
-    r = pages.get("/fragments/sliders", params={"model": "mnist-z2", "action": "sample", "temperature": "9"})
-    assert r.status_code == 422 and "temperature" in r.text
+    r = pages.get(
+        "/fragments/sliders", params={"model": "mnist-z2", "action": "sample", "temperature": "9"}, headers=HX
+    )
+    assert r.status_code == 422 and 'role="alert"' in r.text and "temperature" in r.text
 
 
 def test_grid_fragment_points_at_the_grid_image(pages: TestClient) -> None:
@@ -135,8 +137,8 @@ def test_grid_fragment_points_at_the_grid_image(pages: TestClient) -> None:
 
 
 def test_grid_fragment_rejects_one_dimension_twice(pages: TestClient) -> None:
-    r = pages.get("/fragments/grid", params={"model": "mnist-z10", "gx": "3", "gy": "3"})
-    assert r.status_code == 422 and "two different dimensions" in r.text
+    r = pages.get("/fragments/grid", params={"model": "mnist-z10", "gx": "3", "gy": "3"}, headers=HX)
+    assert r.status_code == 422 and 'role="alert"' in r.text and "two different dimensions" in r.text
 
 
 def test_traversal_fragment_follows_z(pages: TestClient) -> None:
@@ -161,6 +163,7 @@ def test_upload_rejects_non_image_with_a_visible_message(pages: TestClient) -> N
         "/fragments/upload",
         params={"model": "mnist-z2"},
         files={"image": ("notes.txt", b"not an image", "text/plain")},
+        headers=HX,
     )
     assert r.status_code == 415
     assert 'class="message" role="alert"' in r.text and "expected a PNG, JPEG" in r.text

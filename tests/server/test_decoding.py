@@ -1,4 +1,4 @@
-"""server.batching: decodes of one event-loop turn share a batch, and each gets its own image."""
+"""server.decoding: decodes of one event-loop turn share a batch, and each gets its own image."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from api_checks import own_loop
 
 from model.vae import VAE, VAEConfig
 from server import render
-from server.batching import DecodeBatcher
+from server.decoding import DecodeBatcher
 
 
 @pytest.fixture(scope="module")

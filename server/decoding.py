@@ -1,4 +1,9 @@
-"""Single-vector decodes that arrive together run as one batch.
+"""The one module the server decodes through: `Decoder.one` (a single z, batched with the others
+of its event-loop turn), `Decoder.many` (a grid, a traversal, a path), `Decoder.encode` and
+`Decoder.reconstruct` (uploads and drawings). /decode, the slider's fragment, the page, /reconstruct,
+/encode and the upload fragment all call it, so an optimisation here reaches every caller.
+
+Single-vector decodes that arrive together run as one batch.
 
 A slider or a load of clients sends many one-image /decode requests. Decoding each alone is a
 matrix-vector product that streams the decoder's weights (2.6 MB for the shipped MLPs, more than
@@ -24,6 +29,7 @@ import torch
 
 from model.vae import VAE
 from server import render
+from server.registry import LoadedModel
 
 
 @dataclass
@@ -81,3 +87,43 @@ class DecodeBatcher:
         for future, image in zip(batch.waiting, images, strict=True):
             if not future.done():  # a request whose client went away was cancelled
                 future.set_result(image)
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """An input (1, C, H, W) in [0, 1], the mean and log-variance of q(z|x), and the decoded mean."""
+
+    input: torch.Tensor
+    mean: torch.Tensor  # (1, latent_dim)
+    logvar: torch.Tensor
+    image: torch.Tensor  # (1, C, H, W) pixel probabilities
+
+
+class Decoder:
+    """Lives in the app's lifespan state; every route that turns codes into images goes through it."""
+
+    def __init__(self, *, max_batch: int = 64) -> None:
+        self.batcher = DecodeBatcher(max_batch=max_batch)
+
+    def one(self, model: LoadedModel, code: list[float]) -> asyncio.Future[np.ndarray]:
+        """One z -> its (H, W) uint8 image, decoded with the others of this event-loop turn."""
+        return self.batcher.decode(model.vae, code)
+
+    @staticmethod
+    def many(model: LoadedModel, z: torch.Tensor) -> torch.Tensor:
+        """(N, D) codes -> (N, 1, H, W) pixel probabilities, without autograd bookkeeping."""
+        with torch.inference_mode():
+            return model.vae.decode(z.to(model.vae.device))
+
+    @staticmethod
+    def encode(model: LoadedModel, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(1, C, H, W) in [0, 1] -> the mean and log-variance of q(z|x), each (1, latent_dim)."""
+        with torch.inference_mode():
+            return model.vae.encode(x)
+
+    @staticmethod
+    def reconstruct(model: LoadedModel, x: torch.Tensor) -> Reconstruction:
+        """The deterministic reconstruction of `x`: through the mean of q(z|x)."""
+        with torch.inference_mode():
+            mean, logvar, image = model.vae.reconstruct(x)
+        return Reconstruction(x, mean, logvar, image)

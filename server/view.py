@@ -1,0 +1,109 @@
+"""The view's shared values and geometry: the defaults that the API's parameters and the page both
+read (span, steps, temperature), slider snapping, the grid's picture and marker, labels.
+
+One source of truth: `VIEW.bound` is the sliders' range, the default grid's range and the default
+span of `/grid` and `/traverse`; `VIEW.grid_steps` is both the page's grid and `/grid`'s default.
+Nothing here parses a request (server.schemas does) or writes HTML (templates/ do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from model.card import ModelCard
+from model.data import TITLES
+
+
+@dataclass(frozen=True)
+class ViewDefaults:
+    bound: float = 3.0  # sliders and the default grid run over [-bound, bound]: ±3 prior std devs
+    decimals: int = 2  # slider step 0.01: 600 positions over [-3, 3] feel continuous
+    grid_steps: int = 15
+    traverse_span: float = 3.0
+    traverse_steps: int = 9
+    temperature: float = 1.0
+    temperature_max: float = 2.0  # the page's temperature slider; the API allows up to Settings'
+    inactive_kl: float = 0.05  # nats: a dimension whose average KL is below this carries no information
+    interpolate_steps: int = 10
+    samples: int = 16
+
+    @property
+    def step(self) -> float:
+        return 10.0**-self.decimals
+
+
+VIEW = ViewDefaults()
+
+
+def snap(value: float) -> float:
+    """Clamp to the slider range and round to its step, so that sliders, URL and image agree."""
+    return round(min(max(value, -VIEW.bound), VIEW.bound), VIEW.decimals) + 0.0  # + 0.0: no -0.0
+
+
+def fmt(value: float) -> str:
+    """The shortest text for a snapped value ("0", "-1.5", "2.37"), as a range input writes it."""
+    return f"{value:.{VIEW.decimals}f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def csv(z: list[float]) -> str:
+    return ",".join(fmt(v) for v in z)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Two latent dimensions over [lo, hi] each, in `steps` x `steps` cells: x right, y downward."""
+
+    x: int = 0
+    y: int = 1
+    lo: float = -VIEW.bound
+    hi: float = VIEW.bound
+    steps: int = VIEW.grid_steps
+
+    def problem(self, dim: int, *, max_steps: int, bound: float) -> str | None:
+        """Why this grid cannot be drawn for a `dim`-dimensional model, or None when it can."""
+        if dim < 2:
+            return "the grid needs a model with at least two latent dimensions"
+        if not (0 <= self.x < dim and 0 <= self.y < dim):
+            return f"grid dimensions are z{self.x} and z{self.y}; expected z0 .. z{dim - 1}"
+        if self.x == self.y:
+            return f"both grid axes are z{self.x}; pick two different dimensions"
+        if not 2 <= self.steps <= max_steps:
+            return f"steps is {self.steps}; expected 2 .. {max_steps}"
+        if self.lo == self.hi or max(abs(self.lo), abs(self.hi)) > bound:
+            return f"the range is {self.lo:g} .. {self.hi:g}; expected distinct ends within ±{bound:g}"
+        return None
+
+    def url(self, model: str, z: list[float]) -> str:
+        # The grid's own two dimensions do not change its picture: zero them in `base`, so the URL
+        # (and the browser's cached image) stays the same while those two sliders move.
+        base = [0.0 if i in (self.x, self.y) else v for i, v in enumerate(z)]
+        span = f"{fmt(self.lo)}..{fmt(self.hi)}"
+        query = {"model": model, f"z{self.x}": span, f"z{self.y}": span, "steps": self.steps}
+        return "/grid?" + urlencode({**query, "base": csv(base)})
+
+    def marker(self, z: list[float]) -> tuple[float, float] | None:
+        """Where z falls on the picture, in percent of its width and height; None when outside."""
+        # cell k shows lo + k (hi - lo) / (steps - 1) and covers [k, k + 1] / steps of the picture
+        cells = [(z[d] - self.lo) / (self.hi - self.lo) * (self.steps - 1) for d in (self.x, self.y)]
+        at = [(c + 0.5) / self.steps for c in cells]
+        return (100 * at[0], 100 * at[1]) if all(0 <= a <= 1 for a in at) else None
+
+
+def default_grid(dim: int) -> Grid | None:
+    return Grid() if dim >= 2 else None
+
+
+def traverse_url(model: str, z: list[float]) -> str:
+    query = {"model": model, "base": csv(z), "span": fmt(VIEW.traverse_span), "steps": VIEW.traverse_steps}
+    return "/traverse?" + urlencode(query)
+
+
+def dataset_label(card: ModelCard) -> str:
+    dataset = card.dataset or "unknown data"
+    return TITLES.get(dataset, dataset)
+
+
+def model_label(card: ModelCard) -> str:
+    """'MNIST, z=2' for the model picker."""
+    return f"{dataset_label(card)}, z={card.latent_dim}"
