@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +90,8 @@ def test_loading_another_format_version_is_refused(tmp_path: Path) -> None:
     np.savez(path, version=np.array(0), means=np.zeros((1, 2), np.float16))
     with pytest.raises(ValueError, match="format 0"):
         encodings.load(path)
+
+
+def test_the_cache_tool_runs_as_a_module_of_model() -> None:
+    done = subprocess.run([sys.executable, "-m", "model.encodings", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "python -m model.encodings" in done.stdout and "--all" in done.stdout

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 
 import numpy as np
 import pytest
 import torch
-from api_checks import own_loop
+from api_checks import digit, encoded, own_loop
+from fastapi.testclient import TestClient
 
 from model.vae import VAE, VAEConfig
 from server import render
@@ -101,3 +104,21 @@ async def test_a_cancelled_request_does_not_disturb_its_batch(vae: VAE) -> None:
     image = await kept
     assert np.abs(image.astype(int) - alone(vae, CODES[1])).max() <= 1
     assert batcher.images == 2
+
+
+def test_the_slider_fragment_shows_the_image_that_decode_serves(client: TestClient) -> None:
+    z = {"z0": "1.25", "z1": "-0.5"}
+    fragment = client.get("/fragments/decoded", params={"model": "tiny-z2", **z}).text
+    src = re.search(r'src="data:image/png;base64,([^"]+)"', fragment)
+    assert src is not None
+    served = client.get("/decode", params={"model": "tiny-z2", "z": "1.25,-0.5"})
+    assert served.status_code == 200 and base64.b64decode(src.group(1)) == served.content
+
+
+def test_the_upload_fragment_shows_the_reconstruction_that_reconstruct_serves(client: TestClient) -> None:
+    files = {"image": ("d.png", encoded(digit(60)))}
+    fragment = client.post("/fragments/upload", params={"model": "tiny-z2"}, files=files)
+    src = re.search(r'id="upload-reconstruction" src="data:image/png;base64,([^"]+)"', fragment.text)
+    assert src is not None
+    served = client.post("/reconstruct", params={"model": "tiny-z2"}, files=files)
+    assert served.status_code == 200 and base64.b64decode(src.group(1)) == served.content
