@@ -30,7 +30,7 @@ lint: $(VENV)/.test
 	$(PY) -m ruff check .
 	$(PY) -m mypy model server
 
-# HTTP API benchmark (README: Benchmarks); wants Debian's `wrk` for the throughput numbers.
+# HTTP API benchmark (docs/performance.md); wants Debian's `wrk` for the throughput numbers.
 bench: $(VENV)/.app
 	$(PY) bench/api.py
 
