@@ -18,7 +18,7 @@ from server.registry import LoadedModel, Registry
 from server.schemas import slider_z
 from server.settings import Settings
 
-MODEL = "model name, as listed by /models; default: mnist-z2"
+MODEL = "model name, as listed by /models; default: the server's default model (VAE_DEFAULT_MODEL)"
 
 
 def settings_of(request: Request) -> Settings:

@@ -9,7 +9,6 @@ import secrets
 from dataclasses import dataclass
 
 from model import latent
-from model.card import ModelCard
 from server import render
 from server.decoding import Reconstruction
 from server.registry import LoadedModel
@@ -49,16 +48,8 @@ class Explorer:
     upload: Upload | None = None
 
     @property
-    def name(self) -> str:
-        return self.model.name
-
-    @property
-    def card(self) -> ModelCard:
-        return self.model.card
-
-    @property
     def kl(self) -> list[float | None]:
         """Each dimension's average KL on the test set, when the card has it: which sliders matter."""
-        kl = self.card.metrics.get("kl_per_dim") or []
+        kl = self.model.card.metrics.get("kl_per_dim") or []
         return [kl[i] if i < len(kl) else None for i in range(len(self.z))]
 

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from model.card import CardError
 from model.data import DATA_ENV
 from model.encodings.cache import EncodingCache, EncodingsUnavailable, cache_path
 from model.store import list_models, load, read_card, weights_dir
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             card = read_card(name, args.weights_dir)
             enc = cache.get(load(name, "cpu", folder=args.weights_dir), card).encodings
-        except (EncodingsUnavailable, FileNotFoundError) as e:
+        except (EncodingsUnavailable, FileNotFoundError, CardError) as e:
             print(e, file=sys.stderr)
             failed += 1
             continue
