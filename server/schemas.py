@@ -21,6 +21,7 @@ _NUMBER = re.compile(NUMBER)
 _VECTOR = re.compile(rf"\s*{NUMBER}\s*(?:,\s*{NUMBER}\s*)*")
 _RANGE = re.compile(rf"\s*({NUMBER})\s*\.\.\s*({NUMBER})\s*")
 _RANGE_KEY = re.compile(r"z(\d+)")
+NON_FINITE = ("nan", "inf", "infinity")  # numbers to float(), refused as not finite rather than as words
 
 
 def invalid(detail: str) -> HTTPException:
@@ -30,7 +31,7 @@ def invalid(detail: str) -> HTTPException:
 def _number(text: str, *, what: str, bound: float) -> float:
     """One finite number with |x| <= bound; `what` names it in the error ("z value 2")."""
     text = text.strip()
-    if not _NUMBER.fullmatch(text) and text.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+    if not _NUMBER.fullmatch(text) and text.lower().lstrip("+-") not in NON_FINITE:
         raise invalid(f"{what} is {text!r}, not a number; expected a decimal like -1.5 or 2e-1")
     value = float(text)
     if not math.isfinite(value):
@@ -52,19 +53,25 @@ def parse_values(text: str, *, dim: int, bound: float, name: str = "z") -> list[
         if len(values) == dim and max(map(abs, values)) <= bound:  # inf fails here
             return values
     parts = text.split(",")  # something is wrong: find what, and say so
-    example = ",".join(["0"] * dim)
+    example = f"give {dim} comma-separated numbers, e.g. {name}={','.join(['0'] * dim)}"
+    for i, p in enumerate(p.strip() for p in parts):  # a word where a number belongs: say so first
+        if p and not _NUMBER.fullmatch(p) and p.lower().lstrip("+-") not in NON_FINITE:
+            raise invalid(f"{element(name, i)} is {p!r}, not a number; {example}")
     if len(parts) != dim:
         given = "no values" if not text.strip() else f"{len(parts)} value{'s' * (len(parts) != 1)}"
         raise invalid(
             f"{name} has {given}, but this model's latent space has {dim} dimension{'s' * (dim != 1)}: "
-            f"give exactly {dim} comma-separated numbers, e.g. {name}={example}"
+            f"{example.replace('give', 'give exactly')}"
         )
     for i, p in enumerate(parts):
         if not p.strip():
-            raise invalid(
-                f"{name} value {i + 1} is empty; give {dim} comma-separated numbers, e.g. {name}={example}"
-            )
-    return [_number(p, what=f"{name} value {i + 1}", bound=bound) for i, p in enumerate(parts)]
+            raise invalid(f"{element(name, i)} is empty; {example}")
+    return [_number(p, what=element(name, i), bound=bound) for i, p in enumerate(parts)]
+
+
+def element(name: str, i: int) -> str:
+    """Dimension i of vector `name`, counted from 0 as the sliders are: `z0`, or `from's z0`."""
+    return f"z{i}" if name == "z" else f"{name}'s z{i}"
 
 
 def parse_z(text: str, *, dim: int, bound: float) -> list[float]:

@@ -81,3 +81,14 @@ def test_caps_name_the_limit() -> None:
     assert "steps <= 32" in rejection(check_cap, "steps", 33, 32)
     check_cap("steps", 32, 32)
     assert "1025 images" in rejection(check_images, 1025, 1024)
+
+
+def test_parse_vector_counts_dimensions_from_0_as_the_sliders_do() -> None:
+    assert rejection(parse_vector, "0,NaN", dim=2, bound=10).startswith("z1 is 'NaN', which is not finite")
+    assert rejection(parse_vector, "0,", dim=2, bound=10).startswith("z1 is empty")
+    detail = rejection(parse_vector, "x,0", dim=2, bound=10, name="to")
+    assert detail.startswith("to's z0 is 'x', not a number")
+
+
+def test_parse_vector_calls_a_word_a_word_before_counting() -> None:
+    assert rejection(parse_vector, "abc", dim=2, bound=10).startswith("z0 is 'abc', not a number")
