@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.card import ModelCard
@@ -17,19 +17,14 @@ class LoadedModel:
 
     vae: VAE
     card: ModelCard
+    # read from the card once: every /decode needs them, and a property chain costs microseconds
+    name: str = field(init=False)
+    latent_dim: int = field(init=False)
+    identity: str = field(init=False)  # name and weights checksum: part of every ETag of its answers
 
-    @property
-    def name(self) -> str:
-        return self.card.name
-
-    @property
-    def latent_dim(self) -> int:
-        return self.card.latent_dim
-
-    @property
-    def identity(self) -> str:
-        """Name and weights checksum: part of every ETag of an answer this model gives."""
-        return self.card.identity
+    def __post_init__(self) -> None:
+        for key in ("name", "latent_dim", "identity"):
+            object.__setattr__(self, key, getattr(self.card, key))
 
 
 @dataclass
