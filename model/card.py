@@ -8,9 +8,9 @@ cache, the training script's output). Reading a card validates it: a bad card is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from model.vae import VAEConfig
 
@@ -21,38 +21,67 @@ class CardError(ValueError):
 
 class ModelCard(BaseModel):
     """What `weights/<name>.json` says. Unknown fields (epochs, seconds, command ...) are kept as
-    they are, so that a card written by a newer trainer still loads."""
+    they are, so that a card written by a newer trainer still loads.
+
+    Two kinds of model share it. A native model (`<name>.safetensors`) has `config`, from which
+    latent_dim, image_size and channels follow. An ONNX model (`<name>.decoder.onnx`, docs/own-model.md)
+    has no config: its card states latent_dim, channels, image_size and output itself.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     name: str = Field(min_length=1, description="the model's name, as the API's `model` parameter takes it")
-    config: dict[str, Any] = Field(description="the network's VAEConfig: rebuilds the exact network")
+    config: dict[str, Any] | None = Field(
+        None, description="a native model's VAEConfig: rebuilds the exact network; absent for ONNX models"
+    )
+    latent_dim: int = Field(ge=1, le=1024, description="size of z; follows from config when there is one")
+    channels: Literal[1, 3] = Field(1, description="1 (grey) or 3 (RGB)")
+    image_size: int = Field(ge=4, le=512, description="images are image_size x image_size pixels")
+    output: Literal["probabilities", "logits"] = Field(
+        "probabilities", description="what the decoder outputs: pixel values in [0, 1], or their logits"
+    )
     dataset: str | None = Field(None, description="data set it was trained on: mnist, fashion-mnist, ...")
+    class_names: list[str] | None = Field(None, description="label names, in label order")
     sha256: str = Field("", description="checksum of the weights file; empty when unknown")
     placeholder: bool = Field(False, description="untrained weights, shipped to keep the app runnable")
     metrics: dict[str, Any] = Field(default_factory=dict, description="test-set metrics and history")
 
     @field_validator("config")
     @classmethod
-    def _builds_a_network(cls, config: dict[str, Any]) -> dict[str, Any]:
+    def _builds_a_network(cls, config: dict[str, Any] | None) -> dict[str, Any] | None:
+        if config is None:
+            return None
         try:
             VAEConfig.from_dict(config)
         except (AssertionError, TypeError, ValueError) as e:
             raise ValueError(f"not a valid network config ({e})") from None
         return config
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sizes_from_config(cls, data: Any) -> Any:
+        """A native card's sizes come from its config; stated ones must agree with it."""
+        if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+            return data
+        config = data["config"]
+        derived = {"latent_dim": config.get("latent_dim", 10), "image_size": config.get("image_size", 28)}
+        derived["channels"] = 1  # the native networks are grey
+        out = dict(data)
+        for key, value in derived.items():
+            if key in out and out[key] != value:
+                raise ValueError(f"{key} is {out[key]!r} but the config says {value!r}")
+            out[key] = value
+        return out
+
+    @property
+    def native(self) -> bool:
+        """A network this project rebuilds from `config` (weights in safetensors), not an ONNX graph."""
+        return self.config is not None
+
     @property
     def network(self) -> VAEConfig:
+        assert self.config is not None, f"{self.name} is an ONNX model: it has no network config"
         return VAEConfig.from_dict(self.config)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def latent_dim(self) -> int:
-        return int(self.config["latent_dim"])
-
-    @property
-    def image_size(self) -> int:
-        return self.network.image_size
 
     @property
     def identity(self) -> str:

@@ -15,6 +15,9 @@ from model.vae import VAE, VAEConfig
 CONFIG = {"latent_dim": 2, "arch": "mlp", "hidden": [16], "channels": [4, 8], "image_size": 28}
 
 
+ONNX_CARD = {"name": "m", "latent_dim": 20, "channels": 1, "image_size": 28, "output": "logits", "dataset": "x"}
+
+
 def write(tmp_path: Path, card: Any, name: str = "m") -> Path:
     path = tmp_path / f"{name}.json"
     path.write_text(card if isinstance(card, str) else json.dumps(card))
@@ -37,7 +40,11 @@ def test_identity_is_the_name_and_the_weights_checksum() -> None:
     ("card", "field"),
     [
         ({"config": CONFIG}, "name"),
-        ({"name": "m"}, "config"),
+        ({"name": "m"}, "latent_dim"),  # neither a native config nor an ONNX card's sizes
+        ({"name": "m", "config": CONFIG, "latent_dim": 3}, "the card"),  # disagrees with its config
+        ({**ONNX_CARD, "channels": 2}, "channels"),
+        ({**ONNX_CARD, "output": "pixels"}, "output"),
+        ({**ONNX_CARD, "image_size": 0}, "image_size"),
         ({"name": "m", "config": {**CONFIG, "latent_dim": 0}}, "config"),
         ({"name": "m", "config": {**CONFIG, "arch": "transformer"}}, "config"),
         ({"name": "m", "config": {**CONFIG, "depth": 3}}, "config"),
@@ -67,3 +74,15 @@ def test_listing_models_refuses_a_bad_card_rather_than_skipping_it(tmp_path: Pat
     (tmp_path / "bad.safetensors").write_bytes(b"")
     with pytest.raises(CardError, match=str(bad)):
         store.list_models(tmp_path)
+
+
+def test_an_onnx_card_needs_only_its_sizes_and_output(tmp_path: Path) -> None:
+    card = read(write(tmp_path, {**ONNX_CARD, "class_names": ["a", "b"]}))
+    assert not card.native and card.config is None
+    assert (card.latent_dim, card.channels, card.image_size, card.output) == (20, 1, 28, "logits")
+    assert card.class_names == ["a", "b"]
+
+
+def test_a_native_card_takes_its_sizes_from_its_config() -> None:
+    card = ModelCard(name="m", config={**CONFIG, "image_size": 32, "latent_dim": 5})
+    assert card.native and (card.latent_dim, card.image_size, card.channels) == (5, 32, 1)
