@@ -45,7 +45,7 @@ class ExportError(ValueError):
 
 
 class _Decode(nn.Module):
-    def __init__(self, vae: nn.Module) -> None:
+    def __init__(self, vae: Any) -> None:
         super().__init__()
         self.vae = vae
 
@@ -54,7 +54,7 @@ class _Decode(nn.Module):
 
 
 class _Encode(nn.Module):
-    def __init__(self, vae: nn.Module) -> None:
+    def __init__(self, vae: Any) -> None:
         super().__init__()
         self.vae = vae
 
@@ -80,9 +80,7 @@ def _onnx(module: nn.Module, example: torch.Tensor, inputs: list[str], outputs: 
             verbose=False,
         )
     assert program is not None
-    buf = io.BytesIO()
-    program.save(buf)
-    return buf.getvalue()
+    return program.model_proto.SerializeToString()
 
 
 class _quiet:
