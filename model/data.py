@@ -130,33 +130,40 @@ def candidate_folders(dataset: str, data_dir: Path | None = None) -> list[Path]:
     return [Path("data") / dataset, *([DEBIAN_FASHION] if dataset == "fashion-mnist" else [])]
 
 
-def default_folder(dataset: str, data_dir: Path | None = None) -> Path | None:
-    """The first of `candidate_folders` that holds the test images, else None."""
+def default_folder(dataset: str, data_dir: Path | None = None, split: str = "test") -> Path | None:
+    """The first of `candidate_folders` that holds the images of `split`, else None."""
     for c in candidate_folders(dataset, data_dir):
         try:
-            find_file(c, SPLITS["test"][0])
+            find_file(c, SPLITS[split][0])
             return c
         except DataError:
             continue
     return None
 
 
-def find_test_split(dataset: str, data_dir: Path | None = None) -> Split:
-    """The test split of a known data set, from `default_folder`; DataError saying what to put where."""
+def find_split(dataset: str, split: str, data_dir: Path | None = None) -> Split:
+    """A split ("test" or "train") of a known data set, from `default_folder`; DataError saying what
+    to put where."""
+    assert split in SPLITS, f"split must be one of {list(SPLITS)}, got {split!r}"
     if dataset not in CLASS_NAMES:
-        raise DataError(f"no test set is known for data set {dataset!r}; known: {', '.join(CLASS_NAMES)}")
-    folder = default_folder(dataset, data_dir)
+        raise DataError(f"no {split} set is known for data set {dataset!r}; known: {', '.join(CLASS_NAMES)}")
+    folder = default_folder(dataset, data_dir, split)
     if folder is None:
-        images, labels = SPLITS["test"]
+        images, labels = SPLITS[split]
         where = candidate_folders(dataset, data_dir)[0]
         raise DataError(
-            f"the {TITLES[dataset]} test set was not found; put {images}.gz and {labels}.gz in {where} "
+            f"the {TITLES[dataset]} {split} set was not found; put {images}.gz and {labels}.gz in {where} "
             f"or set {DATA_ENV} to a folder holding {dataset}/"
         )
     try:
-        return load_split(folder, "test")
+        return load_split(folder, split)
     except DataError as e:
-        raise DataError(f"the {TITLES[dataset]} test set is unreadable: {e}") from e
+        raise DataError(f"the {TITLES[dataset]} {split} set is unreadable: {e}") from e
+
+
+def find_test_split(dataset: str, data_dir: Path | None = None) -> Split:
+    """The test split of a known data set (find_split)."""
+    return find_split(dataset, "test", data_dir)
 
 
 def write_idx(path: Path, array: np.ndarray, *, compress: bool = False) -> None:

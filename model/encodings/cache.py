@@ -1,4 +1,5 @@
-"""Each model's test-set encodings: from memory, else `<cache_dir>/<name>.encodings.npz`, else computed.
+"""Each model's encodings of a split: from memory, else `<cache_dir>/<name>.encodings.npz` (the test
+split; `<name>.train.encodings.npz` for the training split), else computed.
 
 Computed lazily, on the first request that needs them, in the request's worker thread (~1 s of torch
 work); a lock per model makes concurrent first requests wait for one computation instead of repeating
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.card import ModelCard
-from model.data import DataError, Split, find_test_split
+from model.data import CLASS_NAMES, SPLITS, DataError, Split, default_folder, find_split
 from model.encodings.arrays import PCA, Encodings, encode_split, fit_pca
 from model.encodings.arrays import load as load_encodings
 from model.encodings.arrays import save as save_encodings
@@ -36,8 +37,8 @@ class Entry:
     exports: dict[str, bytes] = field(default_factory=dict)  # rendered bodies by format, filled lazily
 
 
-def cache_path(cache_dir: Path, name: str) -> Path:
-    return cache_dir / f"{name}.encodings.npz"
+def cache_path(cache_dir: Path, name: str, split: str = "test") -> Path:
+    return cache_dir / f"{name}{'' if split == 'test' else '.' + split}.encodings.npz"
 
 
 class EncodingCache:
@@ -55,32 +56,45 @@ class EncodingCache:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def get(self, vae: VAE, card: ModelCard) -> Entry:
-        """The encodings of the test set of the data set `vae` was trained on (blocking)."""
-        name, checksum = card.name, card.sha256
-        entry = self._entries.get(name)
+    def get(self, vae: VAE, card: ModelCard, split: str = "test") -> Entry:
+        """The encodings of `split` of the data set `vae` was trained on (blocking). The PCA is
+        fitted to each split's own means; the map projects every split onto the test split's."""
+        assert split in SPLITS, f"split must be one of {list(SPLITS)}, got {split!r}"
+        name, checksum, key = card.name, card.sha256, f"{card.name}/{split}"
+        entry = self._entries.get(key)
         if entry is not None and entry.encodings.checksum == checksum:
             return entry
-        with self._lock("model:" + name):
-            entry = self._entries.get(name)
+        with self._lock("model:" + key):
+            entry = self._entries.get(key)
             if entry is None or entry.encodings.checksum != checksum:
                 dataset = card.dataset or ""
-                enc = self._read(name, checksum, dataset) or self._compute(vae, name, checksum, dataset)
+                enc = (self._read(name, checksum, dataset, split)
+                       or self._compute(vae, name, checksum, dataset, split))
                 entry = Entry(enc, fit_pca(enc.means) if enc.latent_dim > 2 else None)
-                self._entries[name] = entry
+                self._entries[key] = entry
             return entry
 
-    def test_split(self, dataset: str, *, purpose: str) -> Split:
-        """The test split of `dataset`, read once; EncodingsUnavailable (starting with `purpose`)."""
-        with self._lock("data:" + dataset):
-            if dataset not in self._splits:
+    def has_split(self, dataset: str, split: str) -> bool:
+        """Whether `split` of `dataset` is on this machine (its images file exists; not read)."""
+        return f"{dataset}/{split}" in self._splits or (
+            dataset in CLASS_NAMES and default_folder(dataset, self.data_dir, split) is not None)
+
+    def split(self, dataset: str, split: str, *, purpose: str) -> Split:
+        """`split` of `dataset`, read once; EncodingsUnavailable (starting with `purpose`)."""
+        key = f"{dataset}/{split}"
+        with self._lock("data:" + key):
+            if key not in self._splits:
                 try:
-                    self._splits[dataset] = find_test_split(dataset, self.data_dir)
+                    self._splits[key] = find_split(dataset, split, self.data_dir)
                 except DataError as e:
                     raise EncodingsUnavailable(f"{purpose}: {e}") from e
-            return self._splits[dataset]
-    def _read(self, name: str, checksum: str, dataset: str) -> Encodings | None:
-        path = cache_path(self.cache_dir, name)
+            return self._splits[key]
+
+    def test_split(self, dataset: str, *, purpose: str) -> Split:
+        """The test split of `dataset` (split)."""
+        return self.split(dataset, "test", purpose=purpose)
+    def _read(self, name: str, checksum: str, dataset: str, split: str) -> Encodings | None:
+        path = cache_path(self.cache_dir, name, split)
         if not checksum or not path.is_file():
             return None
         try:
@@ -93,14 +107,15 @@ class EncodingCache:
             return None
         return enc
 
-    def _compute(self, vae: VAE, name: str, checksum: str, dataset: str) -> Encodings:
-        split = self.test_split(dataset, purpose=f"no encodings for {name}")
+    def _compute(self, vae: VAE, name: str, checksum: str, dataset: str, split: str) -> Encodings:
+        which = "" if split == "test" else f"{split} "
+        data = self.split(dataset, split, purpose=f"no {which}encodings for {name}")
         start = time.perf_counter()
-        enc = encode_split(vae, split, dataset=dataset, checksum=checksum)
-        log.info("encoded %d %s test images with %s in %.1f s", enc.count, dataset, name,
+        enc = encode_split(vae, data, dataset=dataset, checksum=checksum)
+        log.info("encoded %d %s %s images with %s in %.1f s", enc.count, dataset, split, name,
                  time.perf_counter() - start)
         if checksum:  # without a checksum a cache could never be told stale
-            path = cache_path(self.cache_dir, name)
+            path = cache_path(self.cache_dir, name, split)
             try:
                 atomic_write(path, lambda tmp: _save_readable(enc, tmp))
             except OSError as e:  # a read-only deployment still serves them, from memory

@@ -9,20 +9,26 @@ import json
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import torch
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from model.data import CLASS_NAMES
 from model.encodings import FORMAT_VERSION, EncodingCache, EncodingsUnavailable, Entry
-from server.deps import EncodingsDep, ModelDep, SettingsDep
+from server import map_points
+from server.deps import DecoderDep, EncodingsDep, ModelDep, SettingsDep
+from server.map_points import MAX_ATLAS
 from server.registry import LoadedModel
 from server.render import png
 from server.responses import BAD_INPUT, CACHED, PNGResponse, accepts_gzip, cached, json_doc
-from server.schemas import ErrorDetail
+from server.schemas import ErrorDetail, invalid
 
 router = APIRouter(tags=["explore"])
 
-MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
+MEDIA_TYPES = {
+    "json": "application/json", "csv": "text/csv; charset=utf-8", "binary": "application/octet-stream",
+}
+Split = Annotated[Literal["test", "train"], Query(description="which split of the data set: test or train")]
 NOT_FOUND = {404: json_doc(ErrorDetail, "unknown model, or no cache and no test set")}
 
 
@@ -64,13 +70,20 @@ def encodings(
     cache: EncodingsDep,
     settings: SettingsDep,
     request: Request,
-    format: Annotated[Literal["json", "csv"], Query(description="json, or csv with a header row")] = "json",
+    format: Annotated[
+        Literal["json", "csv", "binary"],
+        Query(description="json, csv with a header row, or binary: the map's compact form of every split "
+                          "on the machine (test, then train), described in server/map_points.py"),
+    ] = "json",
 ) -> Response:
-    """Gzipped when the client accepts it: the 10,000 means of a 10-D model are 0.9 MB of JSON."""
+    """The test split, gzipped when the client accepts it: the 10,000 means of a 10-D model are
+    0.9 MB of JSON. `binary` holds the training split too when it is on the machine: 70,000 means
+    of a 10-D model in 1.2 MB gzipped."""
     gzip = accepts_gzip(request)
-    # deterministic per model (and the app version); the gzipped body is another representation,
-    # with another ETag
-    identity = f"{model.identity}/encodings-v{FORMAT_VERSION}{'/gzip' * gzip}"
+    # deterministic per model (and the app version; for binary, the splits on the machine); the
+    # gzipped body is another representation, with another ETag
+    splits = "+".join(_splits(cache, model)) if format == "binary" else "test"
+    identity = f"{model.identity}/encodings-v{FORMAT_VERSION}/{splits}{'/gzip' * gzip}"
     response = cached(
         request, identity, lambda: _export(cache, model, format, gzip=gzip), media_type=MEDIA_TYPES[format],
         max_age=settings.cache_max_age,
@@ -90,24 +103,85 @@ def encodings(
     responses=_docs(BAD_INPUT, CACHED, NOT_FOUND),
 )
 def original(
-    index: Annotated[int, Path(ge=0, description="position in the test set, as in /encodings")],
+    index: Annotated[int, Path(ge=0, description="position in the split, as in /encodings")],
     model: ModelDep,
     cache: EncodingsDep,
     settings: SettingsDep,
     request: Request,
+    split: Split = "test",
 ) -> Response:
     return cached(
-        request, f"{model.identity}/test-images", lambda: png(_test_image(cache, model, index)),
+        request, f"{model.identity}/{split}-images",
+        lambda: png(_images(cache, model, split, [index])[0]),
         media_type="image/png", max_age=settings.cache_max_age,
     )
 
 
-def _export(cache: EncodingCache, model: LoadedModel, fmt: str, *, gzip: bool = False) -> bytes:
-    """The body in `fmt`, gzipped or not, rendered once per model and kept with its encodings."""
+@router.get(
+    "/encodings/atlas.png",
+    summary="Many of the map's images in one PNG: the originals, or the decoded means",
+    response_class=PNGResponse,
+    responses=_docs(BAD_INPUT, CACHED, NOT_FOUND),
+)
+def atlas(
+    model: ModelDep,
+    cache: EncodingsDep,
+    settings: SettingsDep,
+    decoder: DecoderDep,
+    request: Request,
+    indices: Annotated[
+        str, Query(description=f"comma-separated positions in the split, at most {MAX_ATLAS}")
+    ],
+    split: Split = "test",
+    kind: Annotated[
+        Literal["original", "decoded"], Query(description="the data set's image, or the decoded mean")
+    ] = "original",
+) -> Response:
+    """Tiles in the order asked, 16 a row: the images the map draws in place of its dots."""
+    wanted = _indices(indices)
+
+    def draw() -> bytes:
+        if kind == "original":
+            return map_points.atlas(map_points.as_images(_images(cache, model, split, wanted)))
+        means = _entry(cache, model, split).encodings.means
+        _check_range(wanted, len(means), split)
+        return map_points.atlas(decoder.many(model, torch.from_numpy(means[wanted].astype(np.float32))))
+
+    return cached(request, f"{model.identity}/{split}-atlas", draw, media_type="image/png",
+                  max_age=settings.cache_max_age)
+
+
+def _indices(text: str) -> list[int]:
+    parts = text.split(",")
+    if not 1 <= len(parts) <= MAX_ATLAS or not all(p.strip().isdigit() for p in parts):
+        raise invalid(f"indices={text[:40]!r} is not 1 to {MAX_ATLAS} comma-separated whole numbers >= 0")
+    return [int(p) for p in parts]
+
+
+def _check_range(indices: list[int], n: int, split: str) -> None:
+    if (index := max(indices)) >= n:
+        detail = f"index {index} is out of range: the {split} set has {n} images, 0..{n - 1}"
+        raise HTTPException(404, detail=detail)
+
+
+def _splits(cache: EncodingCache, model: LoadedModel) -> list[str]:
+    """The splits the map shows: test, and train when it is on the machine."""
+    return ["test", *(["train"] if cache.has_split(model.card.dataset or "", "train") else [])]
+
+
+def _entry(cache: EncodingCache, model: LoadedModel, split: str = "test") -> Entry:
     try:
-        entry = cache.get(model.vae, model.card)
+        return cache.get(model.vae, model.card, split)
     except EncodingsUnavailable as e:
         raise HTTPException(404, detail=str(e)) from None
+
+
+def _export(cache: EncodingCache, model: LoadedModel, fmt: str, *, gzip: bool = False) -> bytes:
+    """The body in `fmt`, gzipped or not, rendered once per model and kept with its encodings."""
+    entry = _entry(cache, model)
+    if fmt == "binary" and fmt not in entry.exports:
+        splits = {split: _entry(cache, model, split) for split in _splits(cache, model)}
+        entry.exports[fmt] = map_points.pack(model.name, splits)
     if fmt not in entry.exports:
         entry.exports[fmt] = RENDERERS[fmt](entry, model.name)
     if gzip and f"{fmt}.gz" not in entry.exports:
@@ -115,16 +189,14 @@ def _export(cache: EncodingCache, model: LoadedModel, fmt: str, *, gzip: bool = 
     return entry.exports[f"{fmt}.gz" if gzip else fmt]
 
 
-def _test_image(cache: EncodingCache, model: LoadedModel, index: int) -> np.ndarray:
+def _images(cache: EncodingCache, model: LoadedModel, split: str, indices: list[int]) -> np.ndarray:
     try:
         purpose = f"no original images for {model.name}"
-        images = cache.test_split(model.card.dataset or "", purpose=purpose).images
+        images = cache.split(model.card.dataset or "", split, purpose=purpose).images
     except EncodingsUnavailable as e:
         raise HTTPException(404, detail=str(e)) from None
-    if index >= (n := len(images)):
-        detail = f"index {index} is out of range: the test set has {n} images, 0..{n - 1}"
-        raise HTTPException(404, detail=detail)
-    return images[index]
+    _check_range(indices, len(images), split)
+    return images[indices]
 
 
 def _plain(a: np.ndarray) -> Any:

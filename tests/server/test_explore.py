@@ -107,7 +107,7 @@ def test_encodings_csv_has_a_header_and_one_row_per_test_image(client: TestClien
 def test_encodings_rejects_an_unknown_format(client: TestClient) -> None:
     r = client.get("/encodings", params={"format": "xml"})
     assert r.status_code == 422
-    assert "'json' or 'csv'" in str(r.json()["detail"])
+    assert "'json', 'csv' or 'binary'" in str(r.json()["detail"])
 
 
 def test_encodings_answer_304_when_the_etag_matches(client: TestClient) -> None:
