@@ -42,6 +42,11 @@ class ModelCard(BaseModel):
     )
     dataset: str | None = Field(None, description="data set it was trained on: mnist, fashion-mnist, ...")
     class_names: list[str] | None = Field(None, description="label names, in label order")
+    preprocessing: Literal["mnist", "resize-crop"] | None = Field(
+        None,
+        description="how an upload becomes an input: `mnist` centres the ink MNIST-style, `resize-crop` "
+        "resizes the shorter side and crops the centre; default: mnist for grey, resize-crop for colour",
+    )
     sha256: str = Field("", description="checksum of the weights file; empty when unknown")
     placeholder: bool = Field(False, description="untrained weights, shipped to keep the app runnable")
     metrics: dict[str, Any] = Field(default_factory=dict, description="test-set metrics and history")
@@ -72,6 +77,11 @@ class ModelCard(BaseModel):
                 raise ValueError(f"{key} is {out[key]!r} but the config says {value!r}")
             out[key] = value
         return out
+
+    @property
+    def prepare(self) -> str:
+        """The preprocessing uploads get: the card's, else by channels."""
+        return self.preprocessing or ("mnist" if self.channels == 1 else "resize-crop")
 
     @property
     def native(self) -> bool:

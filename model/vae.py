@@ -6,7 +6,7 @@ A checkpoint stores `VAEConfig` next to the weights, so `VAE(config)` rebuilds t
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -87,6 +87,23 @@ def _conv_decoder(c: VAEConfig) -> nn.Sequential:
         if ch_out != 1:
             layers.append(nn.ELU())
     return nn.Sequential(*layers)
+
+
+class Network(Protocol):
+    """What encoding and serving call on a model: `VAE` below, and model/onnx_vae.py's `OnnxVAE` for
+    a model brought as ONNX graphs."""
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def latent_dim(self) -> int: ...
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: ...
 
 
 class VAE(nn.Module):

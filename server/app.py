@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from model.encodings import EncodingCache
+from server import reload
 from server.decoding import Decoder
 from server.errors import install_error_handlers
 from server.registry import load_registry
@@ -52,7 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                             data_dir=settings.data_dir)
         app.state.decoder = Decoder()
         settle_memory()
+        watcher = asyncio.create_task(reload.watch(app, settings)) if settings.reload_seconds else None
         yield
+        if watcher is not None:
+            watcher.cancel()
         app.state.registry = None
 
     app = FastAPI(

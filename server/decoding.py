@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from model.vae import VAE
+from model.vae import Network
 from server import render
 from server.registry import LoadedModel
 
@@ -45,11 +45,11 @@ class DecodeBatcher:
     def __init__(self, *, max_batch: int = 64) -> None:
         assert max_batch >= 1, f"max_batch must be at least 1, got {max_batch}"
         self.max_batch = max_batch
-        self._open: dict[VAE, _Batch] = {}
+        self._open: dict[Network, _Batch] = {}
         self.batches = 0  # decodes run, and images decoded in them: for tests and benchmarks
         self.images = 0
 
-    def decode(self, vae: VAE, code: list[float]) -> asyncio.Future[np.ndarray]:
+    def decode(self, vae: Network, code: list[float]) -> asyncio.Future[np.ndarray]:
         loop = asyncio.get_running_loop()
         batch = self._open.get(vae)
         if batch is None:
@@ -62,14 +62,14 @@ class DecodeBatcher:
             self._run(vae, batch)  # full: decode now; the scheduled call finds it done
         return future
 
-    def _close(self, vae: VAE, batch: _Batch, seen: int) -> None:
+    def _close(self, vae: Network, batch: _Batch, seen: int) -> None:
         """Run the batch once a turn has passed in which it did not grow; until then, wait a turn."""
         if len(batch.codes) > seen and self._open.get(vae) is batch:
             asyncio.get_running_loop().call_soon(self._close, vae, batch, len(batch.codes))
         else:
             self._run(vae, batch)
 
-    def _run(self, vae: VAE, batch: _Batch) -> None:
+    def _run(self, vae: Network, batch: _Batch) -> None:
         if self._open.get(vae) is not batch:
             return  # already run because it filled up
         del self._open[vae]

@@ -56,6 +56,16 @@ def find_model(request: Request, name: str | None) -> LoadedModel:
         raise HTTPException(404, detail=f"unknown model {name!r}; available: {known}") from None
 
 
+def require_encoder(model: LoadedModel, purpose: str) -> None:
+    """A 409 for a model exported without its encoder, which can decode but not `purpose`."""
+    if not model.can_encode:
+        raise HTTPException(
+            409,
+            detail=f"{model.name} has no encoder (it was exported with its decoder only), so it cannot "
+            f"{purpose}; decoding, sampling, grids and traversals work",
+        )
+
+
 async def get_settings(request: Request) -> Settings:
     return settings_of(request)
 

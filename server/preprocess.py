@@ -156,3 +156,22 @@ def preprocess(img: Image.Image, *, canvas: int = 28, box: int = 20) -> np.ndarr
     if not (x > INK_THRESHOLD).any():
         return np.zeros((canvas, canvas), dtype=np.float32)
     return centre(fit(x, box), canvas)
+
+
+def resize_crop(img: Image.Image, *, size: int, channels: int) -> np.ndarray:
+    """A decoded upload -> (channels, size, size) float32 in [0, 1]: resized so its shorter side is
+    `size`, then the centre cropped, as images from a folder are prepared for training. Transparent
+    pixels become white."""
+    img = shrink(orient(img))
+    if img.mode not in ("RGB", "L"):
+        rgba = img.convert("RGBA")
+        img = Image.new("RGB", rgba.size, (255, 255, 255))
+        img.paste(rgba, mask=rgba.getchannel("A"))
+    w, h = img.size
+    scale = size / min(w, h)
+    out_w, out_h = max(size, round(w * scale)), max(size, round(h * scale))
+    img = img.resize((out_w, out_h), Image.Resampling.LANCZOS)
+    left, top = (out_w - size) // 2, (out_h - size) // 2
+    img = img.crop((left, top, left + size, top + size))
+    arr = np.asarray(img.convert("RGB" if channels == 3 else "L"), dtype=np.float32) / 255
+    return arr.transpose(2, 0, 1) if channels == 3 else arr[None]

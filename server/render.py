@@ -17,21 +17,23 @@ PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the empty IEND chunk and its CRC
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(N, 1, H, W) probabilities in [0, 1] -> (N, H, W) uint8, rounded to nearest (half to even).
+    """(N, C, H, W) probabilities in [0, 1] -> uint8, rounded to nearest (half to even): (N, H, W)
+    for grey images (C = 1), (N, H, W, 3) for colour ones (C = 3).
 
     In numpy, in place: a third of the time of the same steps as torch operations."""
-    levels = images.detach().cpu().numpy()[:, 0] * 255
+    arr = images.detach().cpu().numpy()
+    levels = arr[:, 0] * 255 if arr.shape[1] == 1 else arr.transpose(0, 2, 3, 1) * 255
     np.rint(levels, out=levels)
     np.clip(levels, 0, 255, out=levels)
     return levels.astype(np.uint8)
 
 
 def tile(images: torch.Tensor, cols: int, *, pad: int = 0) -> np.ndarray:
-    """(N, 1, H, W) -> one (rows*H, cols*W) uint8 mosaic, row-major; empty cells stay black."""
+    """(N, C, H, W) -> one (rows*H, cols*W[, 3]) uint8 mosaic, row-major; empty cells stay black."""
     arr = to_uint8(images)
-    n, h, w = arr.shape
+    n, h, w = arr.shape[:3]
     rows = -(-n // cols)
-    out = np.zeros((rows * (h + pad) - pad, cols * (w + pad) - pad), dtype=np.uint8)
+    out = np.zeros((rows * (h + pad) - pad, cols * (w + pad) - pad, *arr.shape[3:]), dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, cols)
         out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = arr[i]
@@ -45,7 +47,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def upscale(array: np.ndarray, size: int) -> np.ndarray:
     """Nearest-neighbour resize so that the longer edge is `size` pixels (PIL's NEAREST sampling)."""
-    h, w = array.shape
+    h, w = array.shape[:2]
     out_h, out_w = max(1, round(h * size / max(h, w))), max(1, round(w * size / max(h, w)))
     rows = ((np.arange(out_h) + 0.5) * (h / out_h)).astype(np.intp)  # the source pixel under each centre
     cols = ((np.arange(out_w) + 0.5) * (w / out_w)).astype(np.intp)
@@ -70,30 +72,32 @@ def _deflate(data: bytes) -> bytes:
 
 
 def png(array: np.ndarray, *, size: int | None = None) -> bytes:
-    """A grayscale uint8 (H, W) array as PNG; `size` upscales the longer edge with nearest neighbour.
+    """A grey (H, W) or RGB (H, W, 3) uint8 array as PNG; `size` upscales the longer edge with
+    nearest neighbour.
 
     Written directly (8-bit gray, no row filters, zlib level 1 with run-length matching): two to
     three times faster than PIL's encoder on these images, at the same size, and this is most of a
     /decode request's work. Z_RLE beats the default strategy here on both counts (20x20 grid: 1.4 ms
     and 130 kB against 2.4 ms and 136 kB): the images are mostly runs of black.
     """
-    if size and size != max(array.shape):
+    if size and size != max(array.shape[:2]):
         array = upscale(array, size)
-    h, w = array.shape
-    rows = np.zeros((h, w + 1), dtype=np.uint8)  # each row starts with its filter type, 0 = none
-    rows[:, 1:] = array
-    return _head(w, h) + _chunk(b"IDAT", _deflate(rows.tobytes())) + PNG_END
+    h, w = array.shape[:2]
+    rgb = array.ndim == 3
+    rows = np.zeros((h, w * (3 if rgb else 1) + 1), dtype=np.uint8)  # a row starts with its filter, 0
+    rows[:, 1:] = array.reshape(h, -1)
+    return _head(w, h, rgb) + _chunk(b"IDAT", _deflate(rows.tobytes())) + PNG_END
 
 
 @functools.lru_cache(maxsize=64)
-def _head(w: int, h: int) -> bytes:
-    """Signature and header chunk: bit depth 8, grayscale, no interlace."""
-    return PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+def _head(w: int, h: int, rgb: bool = False) -> bytes:
+    """Signature and header chunk: bit depth 8, grey (colour type 0) or RGB (2), no interlace."""
+    return PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2 if rgb else 0, 0, 0, 0))
 
 
 def gif(frames: np.ndarray, *, duration_ms: int = 80, size: int | None = None) -> bytes:
-    """(F, H, W) uint8 frames as a looping animated GIF."""
-    imgs = [Image.fromarray(f, mode="L") for f in frames]
+    """(F, H, W) or (F, H, W, 3) uint8 frames as a looping animated GIF."""
+    imgs = [Image.fromarray(f) for f in frames]
     if size:
         imgs = [im.resize((size, size), Image.Resampling.NEAREST) for im in imgs]
     buf = io.BytesIO()
@@ -102,7 +106,7 @@ def gif(frames: np.ndarray, *, duration_ms: int = 80, size: int | None = None) -
 
 
 def image_png(images: torch.Tensor) -> bytes:
-    """One (1, 1, H, W) image at native size as PNG."""
+    """One (1, C, H, W) image at native size as PNG."""
     return png(tile(images, 1))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import torch
 from fastapi import HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from model.latent import Range
 from server.view import VIEW, snap
@@ -144,6 +144,20 @@ class Encoding(BaseModel):
 class Reconstruction(Encoding):
     input: str = Field(description="the preprocessed 28x28 input, as a PNG data URL")
     reconstruction: str = Field(description="the decoded mean, as a PNG data URL")
+
+
+class ModelEntry(BaseModel):
+    """One model of the weights folder in /models: its card when it is served, else why not."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    available: bool = Field(description="served; when false, `reason` says why not")
+    reason: str | None = Field(None, description="why the model is not served (a bad card or file)")
+    format: str | None = Field(None, description="safetensors (a native network) or onnx")
+    can_encode: bool | None = Field(
+        None, description="false for an ONNX model exported without its encoder: no uploads or map"
+    )
 
 
 class Status(BaseModel):

@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     weights_dir: Path = Field(WEIGHTS_DIR, description="folder of <name>.safetensors + <name>.json")
     default_model: str = Field("mnist-z2", description="model used when a request names none")
     device: str = Field("auto", description="auto (CUDA when present, else CPU), cpu or cuda")
+    reload_seconds: float = Field(
+        1.0, ge=0, description="how often to look for models added to, changed in or removed from "
+        "weights_dir; 0: never (models load at start only)"
+    )
     torch_threads: int = Field(1, ge=1, description="torch CPU threads per worker process")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

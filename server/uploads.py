@@ -3,6 +3,7 @@ before it is read and in pixels before it is decoded, then preprocessed into the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 
 import numpy as np
@@ -12,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 
-from server.preprocess import ACCEPTED_TEXT, UploadError, open_image, preprocess
+from server.deps import require_encoder
+from server.preprocess import ACCEPTED_TEXT, UploadError, open_image, preprocess, resize_crop
 from server.registry import LoadedModel
 from server.settings import Settings
 
@@ -68,19 +70,26 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
 
 
 async def load_input(request: Request, settings: Settings, model: LoadedModel) -> torch.Tensor:
-    """Upload -> the model's input, (1, 1, S, S) in [0, 1]; every bad upload is a 4xx."""
+    """Upload -> the model's input, (1, C, S, S) in [0, 1], prepared as its card says; every bad
+    upload is a 4xx, and so is an upload to a model that cannot encode."""
+    require_encoder(model, "encode an upload or a drawing")
     data = await read_upload(request, settings.max_upload_bytes)
-    size = model.card.image_size
-    box = round(size * 20 / 28)  # MNIST's 20x20 box in its 28x28 field
+    card = model.card
+    size = card.image_size
     try:
         img = open_image(data, max_pixels=settings.max_upload_pixels)
     except UploadError as e:
         raise HTTPException(e.status, detail=e.detail) from None
+    if card.prepare == "mnist":
+        prepare = functools.partial(preprocess, canvas=size, box=round(size * 20 / 28))  # MNIST's box
+    else:
+        prepare = functools.partial(resize_crop, size=size, channels=card.channels)
     try:
         if img.width * img.height <= INLINE_PIXELS:
-            x = preprocess(img, canvas=size, box=box)
+            x = prepare(img)
         else:
-            x = await run_in_threadpool(preprocess, img, canvas=size, box=box)
+            x = await run_in_threadpool(prepare, img)
     except Exception as e:  # an exotic mode PIL cannot convert: refuse it rather than fail
         raise HTTPException(422, detail=f"could not read the pixels of this {img.mode} image ({e})") from None
-    return torch.from_numpy(np.ascontiguousarray(x)).view(1, 1, size, size).to(model.vae.device)
+    pixels = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    return pixels.view(1, card.channels, size, size).to(model.vae.device)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from model.data import Split
-from model.vae import VAE
+from model.vae import Network
 
 FORMAT_VERSION = 1  # bump when the file layout or the meaning of its arrays changes
 F16_MAX = float(np.finfo(np.float16).max)
@@ -52,7 +52,7 @@ class PCA:
         return (np.asarray(z, dtype=np.float32) - self.mean) @ self.components.T
 
 
-def encode_means(vae: VAE, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
+def encode_means(vae: Network, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
     """(N, H, W) uint8 images -> (N, latent_dim) float16 encoder means, in batches, without grad."""
     out = []
     with torch.inference_mode():
@@ -65,7 +65,7 @@ def encode_means(vae: VAE, images: np.ndarray, *, batch_size: int = 1000) -> np.
     return np.nan_to_num(np.clip(means, -F16_MAX, F16_MAX)).astype(np.float16)
 
 
-def encode_split(vae: VAE, split: Split, *, dataset: str, checksum: str) -> Encodings:
+def encode_split(vae: Network, split: Split, *, dataset: str, checksum: str) -> Encodings:
     return Encodings(encode_means(vae, split.images), split.labels.astype(np.uint8), dataset, checksum)
 
 

@@ -21,7 +21,7 @@ from model.encodings.arrays import PCA, Encodings, encode_split, fit_pca
 from model.encodings.arrays import load as load_encodings
 from model.encodings.arrays import save as save_encodings
 from model.store import atomic_write
-from model.vae import VAE
+from model.vae import Network
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class EncodingCache:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def get(self, vae: VAE, card: ModelCard, split: str = "test") -> Entry:
+    def get(self, vae: Network, card: ModelCard, split: str = "test") -> Entry:
         """The encodings of `split` of the data set `vae` was trained on (blocking). The PCA is
         fitted to each split's own means; the map projects every split onto the test split's."""
         assert split in SPLITS, f"split must be one of {list(SPLITS)}, got {split!r}"
@@ -69,7 +69,7 @@ class EncodingCache:
             if entry is None or entry.encodings.checksum != checksum:
                 dataset = card.dataset or ""
                 enc = (self._read(name, checksum, dataset, split)
-                       or self._compute(vae, name, checksum, dataset, split))
+                       or self._compute(vae, card, dataset, split))
                 entry = Entry(enc, fit_pca(enc.means) if enc.latent_dim > 2 else None)
                 self._entries[key] = entry
             return entry
@@ -107,9 +107,16 @@ class EncodingCache:
             return None
         return enc
 
-    def _compute(self, vae: VAE, name: str, checksum: str, dataset: str, split: str) -> Encodings:
+    def _compute(self, vae: Network, card: ModelCard, dataset: str, split: str) -> Encodings:
+        name, checksum = card.name, card.sha256
         which = "" if split == "test" else f"{split} "
         data = self.split(dataset, split, purpose=f"no {which}encodings for {name}")
+        shape = tuple(data.images.shape[1:])
+        if (1, *shape) != (card.channels, card.image_size, card.image_size):
+            raise EncodingsUnavailable(
+                f"no encodings for {name}: the {dataset} images are {'x'.join(map(str, shape))} grey, "
+                f"and {name} takes {card.channels}x{card.image_size}x{card.image_size} images"
+            )
         start = time.perf_counter()
         enc = encode_split(vae, data, dataset=dataset, checksum=checksum)
         log.info("encoded %d %s %s images with %s in %.1f s", enc.count, dataset, split, name,

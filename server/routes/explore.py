@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from model.data import CLASS_NAMES
 from model.encodings import FORMAT_VERSION, EncodingCache, EncodingsUnavailable, Entry
 from server import map_points
-from server.deps import DecoderDep, EncodingsDep, ModelDep, SettingsDep
+from server.deps import DecoderDep, EncodingsDep, ModelDep, SettingsDep, require_encoder
 from server.map_points import MAX_ATLAS
 from server.registry import LoadedModel
 from server.render import png
@@ -170,6 +170,7 @@ def _splits(cache: EncodingCache, model: LoadedModel) -> list[str]:
 
 
 def _entry(cache: EncodingCache, model: LoadedModel, split: str = "test") -> Entry:
+    require_encoder(model, "encode its data set for the map")
     try:
         return cache.get(model.vae, model.card, split)
     except EncodingsUnavailable as e:

@@ -7,25 +7,32 @@ import json
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from model.card import ModelCard
 from server.deps import RegistryDep, SettingsDep
 from server.responses import CACHED, cached
-from server.schemas import Status
+from server.schemas import ModelEntry, Status
 
 router = APIRouter(tags=["status"])
 
 
-@router.get("/models", response_model=list[ModelCard], responses=CACHED, summary="The loaded models")
+@router.get("/models", response_model=list[ModelEntry], responses=CACHED, summary="The models")
 async def models(request: Request, registry: RegistryDep, settings: SettingsDep) -> Response:
-    """Each model's card: name, data set, latent size, config and test metrics."""
-    cards = registry.cards()
-    return cached(
-        request,
-        ",".join(c.identity for c in cards),
-        lambda: json.dumps([c.model_dump(mode="json") for c in cards]).encode(),
-        media_type="application/json",
-        max_age=settings.cache_max_age,
-    )
+    """Each served model's card (name, data set, latent size, channels, image size, config, test
+    metrics) with `available: true`; each model in the weights folder that is not served, with
+    `available: false` and the reason."""
+    served = [registry.models[n] for n in sorted(registry.models)]
+    broken = [registry.unavailable[n] for n in sorted(registry.unavailable)]
+
+    def body() -> bytes:
+        entries = [
+            {**m.card.model_dump(mode="json"), "available": True,
+             "format": "safetensors" if m.card.native else "onnx", "can_encode": m.can_encode}
+            for m in served
+        ]
+        entries += [{"name": u.name, "available": False, "reason": u.reason} for u in broken]
+        return json.dumps(entries).encode()
+
+    tag = ",".join([m.identity for m in served] + [f"{u.name}!{u.reason}" for u in broken])
+    return cached(request, tag, body, media_type="application/json", max_age=settings.cache_max_age)
 
 
 @router.get("/healthz", response_model=Status, summary="The process is up")

@@ -15,7 +15,7 @@ from model.vae import VAE, VAEConfig
 CONFIG = {"latent_dim": 2, "arch": "mlp", "hidden": [16], "channels": [4, 8], "image_size": 28}
 
 
-ONNX_CARD = {"name": "m", "latent_dim": 20, "channels": 1, "image_size": 28, "output": "logits", "dataset": "x"}
+ONNX_CARD = {"name": "m", "latent_dim": 20, "channels": 1, "image_size": 28, "output": "logits"}
 
 
 def write(tmp_path: Path, card: Any, name: str = "m") -> Path:
