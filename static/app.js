@@ -23,7 +23,10 @@
     const model = byId("z-model");
     if (!model) return;
     const z = sliders().map((s) => s.value).join(",");
-    history.replaceState(null, "", `${location.pathname}?model=${encodeURIComponent(model.value)}&z=${z}`);
+    // other parts of the page keep their own parameters (map.js: the map's view)
+    const rest = location.search.slice(1).split("&").filter((p) => p && !/^(model|z)=/.test(p));
+    const more = rest.length ? `&${rest.join("&")}` : "";
+    history.replaceState(null, "", `${location.pathname}?model=${encodeURIComponent(model.value)}&z=${z}${more}`);
   }
   function syncUrl() {
     if (urlTimer === null) urlTimer = setTimeout(writeUrl, 100);

@@ -19,6 +19,10 @@
       const d = byId("map-panel")?.dataset;
       return d?.pinnedZ ? { z: parse(d.pinnedZ), label: d.pinnedLabel } : null;
     },
+    selection: () => {
+      const d = byId("map-panel")?.dataset;
+      return d?.selectionZ ? { z: parse(d.selectionZ), label: d.selectionLabel } : null;
+    },
     upload: () => {
       const z = document.querySelector("#upload-result .pair[data-z]")?.dataset.z;
       return z ? { z: parse(z), label: "your upload" } : null;

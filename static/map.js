@@ -1,450 +1,578 @@
-// The latent map: the encoder means of the model's whole test set (GET /encodings), one point per
-// image, coloured by class. Two stacked canvases: the points, drawn in one pass per class when the
-// data, the view or the size changes; and an overlay (the grid's range, the current z, the hovered
-// and clicked points), redrawn alone, so hovering and dragging never repaint 10,000 points.
-// Hover picking looks in a uniform grid of PICK-pixel cells: a 3x3 block of cells, not every point.
-(() => {
-  "use strict";
+// The latent map: the encoder means of the model's data set (GET /encodings?format=binary: the test
+// split, and the training split when it is on the machine, 70,000 points for MNIST), one point per
+// image, coloured by class or by split. Zoom (wheel, pinch, + and -), pan (drag, Shift+arrows) and
+// double-click (or 0) to go back; zoomed in far enough, the points become their images.
+//
+// Two stacked canvases: the base (map-paint.js: the manifold layer, lines and numbers, the points
+// written into a pixel buffer, images), repainted once per animation frame while the view moves;
+// and the overlay (grid outline, current z, hovered and clicked points, the lasso), redrawn alone.
+// Canvas 2D with a pixel buffer, not WebGL: bench/browser.py measures both (docs/performance.md).
+// Hover picking asks a uniform grid over the plane, built once per plane (map-data.js): exact at any
+// zoom, since the search radius is converted to plane units. Selection: map-select.js. The view
+// (zoom and pan, points shown, colours, plane) lives in the page URL, so a link restores it.
 
-  const DOT = 2.5; // point edge, CSS pixels
-  const PICK = 6; // hover radius and index cell, CSS pixels
-  const byId = (id) => document.getElementById(id);
-  const sliderZ = () => [...document.querySelectorAll("#sliders input[type=range]")].map((s) => +s.value);
+import { buildIndex, coordinates, nearest, parse, spread } from "./map-data.js";
+import { drawImages, drawManifold, manifoldAvailable, newTiles, refreshManifold } from "./map-images.js";
+import { drawBase, drawOverlay, palette, toPlane, toScreen } from "./map-paint.js";
+import { download, select, showSelection } from "./map-select.js";
 
-  let map = null; // the map on the page now; a model switch replaces the panel and with it the map
+const PICK = 6; // hover radius, CSS pixels
+const ZOOM_IN = 4000, ZOOM_OUT = 4; // how far from the home view
+const byId = (id) => document.getElementById(id);
+const sliderZ = () => [...document.querySelectorAll("#sliders input[type=range]")].map((s) => +s.value);
 
-  // The grid's dimensions and range, from the grid picture's data attributes (set by the server).
-  function gridOf() {
-    const d = document.querySelector(".grid-frame")?.dataset;
-    return d ? { x: +d.x, y: +d.y, lo: +d.lo, hi: +d.hi } : { x: 0, y: 1, lo: -3, hi: 3 };
-  }
+let map = null; // the map on the page now; a model switch replaces the panel and with it the map
+let firstStart = true; // only the page's first map restores its view from the URL
 
-  function start(panel) {
-    map?.abort.abort();
-    map?.resize?.disconnect();
-    const m = {
-      panel, model: panel.dataset.model, bound: +panel.dataset.bound, range: +panel.dataset.range,
-      base: byId("map"), overlay: byId("map-overlay"), frameBox: panel.querySelector(".map-frame"),
-      abort: new AbortController(), data: null, hover: -1, pinned: -1, frame: 0, timings: {},
-    };
-    map = m;
-    panel.dataset.state = "loading";
-    const asked = performance.now();
-    fetch(`/encodings?model=${encodeURIComponent(m.model)}`, { signal: m.abort.signal })
-      .then(async (r) => {
-        const body = await r.text();
-        const arrived = performance.now(); // the data has arrived: first paint is timed from here
-        if (map !== m) return;
-        if (!r.ok) return fail(m, errorText(body, r.status));
-        m.data = prepare(JSON.parse(body));
-        m.timings = { fetch: arrived - asked, parse: performance.now() - arrived };
-        listen(m);
-        layout(m);
-        m.timings.drawn = performance.now() - arrived;
-        // the second frame callback runs after the frame that showed the points was painted
-        requestAnimationFrame(() => requestAnimationFrame(() => {
-          m.timings.painted = performance.now() - arrived;
-          panel.dataset.state = "ready";
-        }));
-      })
-      .catch((e) => {
-        if (e.name !== "AbortError" && map === m) fail(m, "The encodings could not be loaded; reload the page.");
-      });
-  }
+// The grid's dimensions and range, from the grid picture's data attributes (set by the server).
+function gridOf() {
+  const d = document.querySelector(".grid-frame")?.dataset;
+  return d ? { x: +d.x, y: +d.y, lo: +d.lo, hi: +d.hi } : { x: 0, y: 1, lo: -3, hi: 3 };
+}
 
-  function errorText(body, status) {
-    try {
-      return JSON.parse(body).detail;
-    } catch {
-      return `The server answered ${status}.`;
-    }
-  }
-
-  function fail(m, text) {
-    m.panel.dataset.state = "error";
-    const status = byId("map-status");
-    status.textContent = text;
-    status.classList.add("message");
-    m.panel.querySelector(".downloads").hidden = true;
-  }
-
-  // JSON rows -> flat typed arrays, and each class's point indices for one fill per class.
-  function prepare(json) {
-    const n = json.count, d = json.latent_dim;
-    const means = new Float32Array(n * d);
-    json.means.forEach((row, i) => means.set(row, i * d));
-    const labels = Uint8Array.from(json.labels);
-    const counts = new Uint32Array(json.class_names.length);
-    labels.forEach((c) => counts[c]++);
-    const byClass = [...counts].map((c) => new Uint32Array(c));
-    const fill = new Uint32Array(counts.length);
-    labels.forEach((c, i) => { byClass[c][fill[c]++] = i; });
-    let pca = null;
-    if (json.pca) {
-      const points = new Float32Array(n * 2);
-      json.pca.points.forEach((p, i) => points.set(p, i * 2));
-      pca = { points, components: json.pca.components, mean: json.pca.mean, explained: json.pca.explained_variance_ratio };
-    }
-    return { n, d, means, labels, byClass, names: json.class_names, pca };
-  }
-
-  function listen(m) {
-    const view = byId("map-view");
-    if (view && !m.data.pca) view.querySelector("option[value=pca]").disabled = true;
-    view?.addEventListener("change", () => layout(m));
-    m.overlay.addEventListener("pointermove", (e) => hover(m, pick(m, e.offsetX, e.offsetY)));
-    m.overlay.addEventListener("pointerleave", () => hover(m, -1));
-    m.overlay.addEventListener("click", (e) => choose(m, pick(m, e.offsetX, e.offsetY)));
-    m.frameBox.addEventListener("keydown", (e) => key(m, e));
-    let width = m.frameBox.clientWidth;
-    m.resize = new ResizeObserver(() => {
-      if (m.frameBox.clientWidth !== width) {
-        width = m.frameBox.clientWidth;
-        layout(m);
-      }
-    });
-    m.resize.observe(m.frameBox);
-  }
-
-  // ---- the view: which plane, its bounds, every point's place on screen -----------------------
-
-  function planeOf(m) {
-    const pca = byId("map-view")?.value === "pca" && m.data.pca;
-    const g = gridOf();
-    return { kind: pca ? "pca" : "axes", grid: g, key: pca ? "pca" : `${g.x},${g.y},${g.lo},${g.hi}` };
-  }
-
-  // A latent vector -> its (x, y) on the plane.
-  function project(m, z) {
-    const p = m.plane;
-    if (p.kind === "axes") return [z[p.grid.x], z[p.grid.y]];
-    const { components: c, mean } = m.data.pca;
-    let x = 0, y = 0;
-    for (let k = 0; k < z.length; k++) {
-      x += (z[k] - mean[k]) * c[0][k];
-      y += (z[k] - mean[k]) * c[1][k];
-    }
-    return [x, y];
-  }
-
-  // The grid's square [lo, hi]^2 in its two dimensions around the current z, as plane corners.
-  function outline(m) {
-    const { x, y, lo, hi } = m.plane.grid;
-    const z = sliderZ();
-    return [[lo, lo], [hi, lo], [hi, hi], [lo, hi]].map(([a, b]) => {
-      const c = z.slice();
-      c[x] = a;
-      c[y] = b;
-      return project(m, c);
-    });
-  }
-
-  function coordinates(m) {
-    const { n, d, means, pca } = m.data;
-    if (m.plane.kind === "pca") return pca.points;
-    const xy = new Float32Array(n * 2);
-    const { x, y } = m.plane.grid;
-    for (let i = 0; i < n; i++) {
-      xy[2 * i] = means[i * d + x];
-      xy[2 * i + 1] = means[i * d + y];
-    }
-    return xy;
-  }
-
-  // A square view around 99.6% of the points (a few outliers do not shrink the map), the grid's
-  // outline and, on the grid's axes, the sliders' whole range: the marker never leaves the map.
-  function bounds(m, xy) {
-    const n = xy.length / 2;
-    const ends = [0, 1].map((axis) => {
-      const v = new Float32Array(n);
-      for (let i = 0; i < n; i++) v[i] = xy[2 * i + axis];
-      v.sort();
-      const at = (q) => v[Math.min(n - 1, Math.floor(q * n))];
-      return n ? [at(0.002), at(0.998)] : [0, 0];
-    });
-    const r = m.plane.kind === "axes" ? m.range : 0;
-    for (const [x, y] of [...outline(m), [-r, -r], [r, r]]) {
-      ends[0] = [Math.min(ends[0][0], x), Math.max(ends[0][1], x)];
-      ends[1] = [Math.min(ends[1][0], y), Math.max(ends[1][1], y)];
-    }
-    const half = 1.06 * Math.max(ends[0][1] - ends[0][0], ends[1][1] - ends[1][0], 1e-3) / 2;
-    return { cx: (ends[0][0] + ends[0][1]) / 2, cy: (ends[1][0] + ends[1][1]) / 2, half };
-  }
-
-  // Plane -> CSS pixels on the canvas; y grows downward, as down the grid picture.
-  function toScreen(m, [x, y]) {
-    const { cx, cy, half } = m.box;
-    const s = m.size / (2 * half);
-    return [(x - cx) * s + m.size / 2, (y - cy) * s + m.size / 2];
-  }
-
-  function layout(m) {
-    m.plane = planeOf(m);
-    const xy = coordinates(m);
-    m.box = bounds(m, xy);
-    m.size = m.frameBox.clientWidth;
-    const { cx, cy, half } = m.box;
-    const s = m.size / (2 * half);
-    const n = m.data.n;
-    m.xy = new Float32Array(n * 2);
-    for (let i = 0; i < n; i++) {
-      m.xy[2 * i] = (xy[2 * i] - cx) * s + m.size / 2;
-      m.xy[2 * i + 1] = (xy[2 * i + 1] - cy) * s + m.size / 2;
-    }
-    index(m);
-    drawPoints(m);
-    drawOverlay(m);
-    describeAxes(m);
-    byId("map-status").hidden = true;
-  }
-
-  function axisNames(m) {
-    return m.plane.kind === "pca" ? ["PC1", "PC2"] : [`z${m.plane.grid.x}`, `z${m.plane.grid.y}`];
-  }
-
-  function describeAxes(m) {
-    const [x, y] = axisNames(m);
-    const share = m.plane.kind === "pca"
-      ? ` (${Math.round(100 * (m.data.pca.explained[0] + m.data.pca.explained[1]))}% of the variance)` : "";
-    byId("map-axes").textContent = `${m.data.n.toLocaleString("en")} points: ${x} to the right, ${y} downward${share}`;
-    const option = byId("map-view")?.querySelector("option[value=axes]");
-    if (option) option.textContent = `the grid's axes, z${m.plane.grid.x} and z${m.plane.grid.y}`;
-  }
-
-  // ---- hover index: points bucketed by PICK x PICK cell (a counting sort) ----------------------
-
-  function index(m) {
-    const cols = Math.ceil(m.size / PICK) + 1;
-    const n = m.data.n;
-    const cell = new Int32Array(n);
-    const start = new Uint32Array(cols * cols + 1);
-    for (let i = 0; i < n; i++) {
-      const cx = Math.floor(m.xy[2 * i] / PICK), cy = Math.floor(m.xy[2 * i + 1] / PICK);
-      cell[i] = cx >= 0 && cy >= 0 && cx < cols && cy < cols ? cy * cols + cx : -1;
-      if (cell[i] >= 0) start[cell[i] + 1]++;
-    }
-    for (let c = 0; c < cols * cols; c++) start[c + 1] += start[c];
-    const items = new Uint32Array(start[cols * cols]);
-    const next = start.slice(0, cols * cols);
-    for (let i = 0; i < n; i++) if (cell[i] >= 0) items[next[cell[i]]++] = i;
-    m.cells = { cols, start, items };
-  }
-
-  // The nearest point within PICK pixels of (x, y), or -1.
-  function pick(m, x, y) {
-    const { cols, start, items } = m.cells;
-    const cx = Math.floor(x / PICK), cy = Math.floor(y / PICK);
-    let best = -1, bestD = PICK * PICK;
-    for (let j = Math.max(0, cy - 1); j <= Math.min(cols - 1, cy + 1); j++) {
-      for (let i = Math.max(0, cx - 1); i <= Math.min(cols - 1, cx + 1); i++) {
-        const c = j * cols + i;
-        for (let k = start[c]; k < start[c + 1]; k++) {
-          const p = items[k];
-          const dx = m.xy[2 * p] - x, dy = m.xy[2 * p + 1] - y;
-          const dd = dx * dx + dy * dy;
-          if (dd <= bestD) [best, bestD] = [p, dd];
-        }
-      }
-    }
-    return best;
-  }
-
-  // ---- drawing -----------------------------------------------------------------------------
-
-  function sized(canvas, size) {
-    const dpr = window.devicePixelRatio || 1;
-    const px = Math.round(size * dpr);
-    if (canvas.width !== px) canvas.width = canvas.height = px;
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, size, size);
-    return ctx;
-  }
-
-  // Unit lines (every 1, 2 or 5 units, whichever gives at most ~12), the axes through 0 darker.
-  function drawAxes(m, ctx) {
-    const { cx, cy, half } = m.box;
-    const step = [1, 2, 5, 10, 20, 50].find((s) => (2 * half) / s <= 12) || 100;
-    ctx.lineWidth = 1;
-    for (const [axis, centre] of [[0, cx], [1, cy]]) {
-      for (let v = Math.ceil((centre - half) / step) * step; v <= centre + half; v += step) {
-        const p = toScreen(m, axis === 0 ? [v, cy] : [cx, v])[axis];
-        ctx.strokeStyle = v === 0 ? "#b8bfcc" : "#eceef2";
-        ctx.beginPath();
-        if (axis === 0) { ctx.moveTo(p, 0); ctx.lineTo(p, m.size); } else { ctx.moveTo(0, p); ctx.lineTo(m.size, p); }
-        ctx.stroke();
-      }
-    }
-    const [x, y] = axisNames(m);
-    ctx.fillStyle = "#5b6475";
-    ctx.font = "12px system-ui, sans-serif";
-    ctx.fillText(`${x} →`, m.size - 40, m.size - 6);
-    ctx.fillText(`${y} ↓`, 6, 16);
-  }
-
-  function drawPoints(m) {
-    const ctx = sized(m.base, m.size);
-    drawAxes(m, ctx);
-    const style = getComputedStyle(m.panel);
-    const r = DOT / 2;
-    ctx.globalAlpha = 0.7;
-    m.data.byClass.forEach((members, c) => {
-      ctx.fillStyle = style.getPropertyValue(`--class-${c}`).trim() || "#333";
-      ctx.beginPath();
-      for (const i of members) ctx.rect(m.xy[2 * i] - r, m.xy[2 * i + 1] - r, DOT, DOT);
-      ctx.fill();
-    });
-    ctx.globalAlpha = 1;
-  }
-
-  function ring(ctx, [x, y], radius, color) {
-    ctx.beginPath();
-    ctx.arc(x, y, radius, 0, 2 * Math.PI);
-    ctx.lineWidth = 4;
-    ctx.strokeStyle = "rgba(255, 255, 255, 0.85)";
-    ctx.stroke();
-    ctx.lineWidth = 2;
-    ctx.strokeStyle = color;
-    ctx.stroke();
-  }
-
-  function drawOverlay(m) {
-    m.frame = 0;
-    const ctx = sized(m.overlay, m.size);
-    const corners = outline(m).map((p) => toScreen(m, p));
-    ctx.setLineDash([6, 4]);
-    ctx.lineWidth = 1.5;
-    ctx.strokeStyle = "#4353c7";
-    ctx.beginPath();
-    corners.forEach(([x, y], k) => (k ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-    ctx.closePath();
-    ctx.stroke();
-    ctx.setLineDash([]);
-    if (m.pinned >= 0) ring(ctx, [m.xy[2 * m.pinned], m.xy[2 * m.pinned + 1]], 5, "#4353c7");
-    if (m.hover >= 0) ring(ctx, [m.xy[2 * m.hover], m.xy[2 * m.hover + 1]], 5, "#1d2330");
-    const [x, y] = toScreen(m, project(m, sliderZ()));
-    ring(ctx, [x, y], 8, "#ff5a36");
-    ctx.fillStyle = "#ff5a36";
-    ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
-  }
-
-  function redraw(m) {
-    if (m?.xy && !m.frame) m.frame = requestAnimationFrame(() => drawOverlay(m));
-  }
-
-  // ---- hovering and clicking -----------------------------------------------------------------
-
-  // Point i's mean as stored (float16 values), within the API's bound; `digits` rounds it for URLs.
-  function meanOf(m, i, digits) {
-    const { d, means } = m.data;
-    const z = [];
-    for (let k = 0; k < d; k++) {
-      const v = Math.max(-m.bound, Math.min(m.bound, means[i * d + k]));
-      z.push(digits ? +v.toFixed(digits) : v);
-    }
-    return z;
-  }
-
-  function describe(m, i) {
-    return `test image ${i}, labelled ${m.data.names[m.data.labels[i]]}`;
-  }
-
-  // The point's decoded mean and its original image beside the map.
-  function show(m, i) {
-    const caption = byId("map-point-caption");
-    const pair = m.panel.querySelector(".map-point .pair");
-    byId("map-point").dataset.index = i;
-    if (i < 0) {
-      pair.hidden = true;
-      caption.textContent = "Hover a point to see its decoded mean and its original.";
-      return;
-    }
-    const model = encodeURIComponent(m.model);
-    byId("map-decoded").src = `/decode?model=${model}&z=${meanOf(m, i, 4).join(",")}`;
-    byId("map-original").src = `/encodings/${i}/original.png?model=${model}`;
-    caption.textContent = `${describe(m, i)[0].toUpperCase()}${describe(m, i).slice(1)}${i === m.pinned ? " (clicked)" : ""}`;
-    pair.hidden = false;
-  }
-
-  function hover(m, i) {
-    m.overlay.style.cursor = i >= 0 ? "pointer" : "";
-    if (i === m.hover) return;
-    m.hover = i;
-    show(m, i >= 0 ? i : m.pinned);
-    redraw(m);
-  }
-
-  // A click moves every slider to the point's mean, and keeps the point as the "map point" that
-  // the interpolation can start or end at.
-  function choose(m, i) {
-    if (i < 0) return;
-    m.pinned = i;
-    m.panel.dataset.pinnedZ = meanOf(m, i, 4).join(",");
-    m.panel.dataset.pinnedLabel = describe(m, i);
-    show(m, i);
-    document.dispatchEvent(new CustomEvent("vae:set-z", { detail: { z: meanOf(m, i) } }));
-    document.dispatchEvent(new CustomEvent("vae:sources"));
-  }
-
-  // ---- the keyboard: arrows step from point to point, Enter goes there -------------------------
-
-  const STEPS = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
-
-  function key(m, e) {
-    if (!m.xy) return;
-    if (STEPS[e.key]) hover(m, step(m, STEPS[e.key]));
-    else if ((e.key === "Enter" || e.key === " ") && m.hover >= 0) choose(m, m.hover);
-    else if (e.key === "Escape") hover(m, -1);
-    else return;
-    e.preventDefault(); // no page scroll
-  }
-
-  // From the hovered point (or the current z), the nearest point at least a pixel ahead in direction
-  // (dx, dy), sideways distance counting double; the hovered point itself when none is ahead.
-  function step(m, [dx, dy]) {
-    const [fx, fy] = m.hover >= 0 ? [m.xy[2 * m.hover], m.xy[2 * m.hover + 1]] : toScreen(m, project(m, sliderZ()));
-    let best = m.hover, bestScore = Infinity;
-    for (let i = 0; i < m.data.n; i++) {
-      const ox = m.xy[2 * i] - fx, oy = m.xy[2 * i + 1] - fy;
-      const ahead = ox * dx + oy * dy;
-      if (ahead < 1) continue;
-      const score = ahead + 2 * Math.abs(ox * dy - oy * dx);
-      if (score < bestScore) [best, bestScore] = [i, score];
-    }
-    return best;
-  }
-
-  // ---- following the page --------------------------------------------------------------------
-
-  function follow() {
-    const panel = byId("map-panel");
-    if (panel && panel !== map?.panel) start(panel);
-  }
-
-  document.addEventListener("input", (event) => {
-    if (event.target.closest?.("#z-form")) redraw(map); // the marker follows the sliders
-  });
-  document.addEventListener("htmx:afterSettle", () => {
-    follow();
-    // a new grid (other axes or range) changes the plane or at least the outline
-    if (map?.xy && planeOf(map).key !== map.plane.key) layout(map);
-    else redraw(map);
-  });
-
-  // For the browser tests and bench/browser.py: where things are in the window, the timings.
-  function client([x, y]) {
-    const box = map.overlay.getBoundingClientRect();
-    return { x: box.left + x, y: box.top + y };
-  }
-  window.latentMap = {
-    timings: () => ({ ...map?.timings }),
-    count: () => map?.data?.n ?? 0,
-    hovered: () => map?.hover ?? -1,
-    pointAt: (i) => client([map.xy[2 * i], map.xy[2 * i + 1]]),
-    markerAt: () => client(toScreen(map, project(map, sliderZ()))),
-    outline: () => outline(map).map((p) => client(toScreen(map, p))),
-    drawOverlay: () => drawOverlay(map),
+function start(panel) {
+  map?.abort.abort();
+  map?.resize?.disconnect();
+  const m = {
+    panel, model: panel.dataset.model, bound: +panel.dataset.bound, range: +panel.dataset.range,
+    base: byId("map"), overlay: byId("map-overlay"), frameBox: panel.querySelector(".map-frame"),
+    abort: new AbortController(), data: null, hover: -1, pinned: -1, frame: 0, overlayFrame: 0, timings: {},
+    costs: [], tiles: newTiles(), manifold: { on: false }, imagesKind: "original", colorBy: "class",
+    pointers: new Map(), gesture: null, selection: null, restore: firstStart ? readUrl() : null,
   };
+  firstStart = false;
+  map = m;
+  panel.dataset.state = "loading";
+  const asked = performance.now();
+  fetch(`/encodings?model=${encodeURIComponent(m.model)}&format=binary`, { signal: m.abort.signal })
+    .then(async (r) => {
+      const body = r.ok ? await r.arrayBuffer() : await r.text();
+      const arrived = performance.now(); // the data has arrived: first paint is timed from here
+      if (map !== m) return;
+      if (!r.ok) return fail(m, errorText(body, r.status));
+      m.data = parse(body);
+      m.timings = { fetch: arrived - asked, parse: performance.now() - arrived, bytes: body.byteLength };
+      m.palette = palette(panel, m.data.names.length);
+      setUp(m);
+      listen(m);
+      layout(m);
+      m.timings.drawn = performance.now() - arrived;
+      // the second frame callback runs after the frame that showed the points was painted
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        m.timings.painted = performance.now() - arrived;
+        panel.dataset.state = "ready";
+      }));
+    })
+    .catch((e) => {
+      if (e.name !== "AbortError" && map === m) fail(m, "The encodings could not be loaded; reload the page.");
+    });
+}
 
+function errorText(body, status) {
+  try {
+    return JSON.parse(body).detail;
+  } catch {
+    return `The server answered ${status}.`;
+  }
+}
+
+function fail(m, text) {
+  m.panel.dataset.state = "error";
+  const status = byId("map-status");
+  status.textContent = text;
+  status.classList.add("message");
+  m.panel.querySelector(".downloads").hidden = true;
+}
+
+// ---- the controls, and the URL that holds them -------------------------------------------------
+
+// The map's part of the page URL: `map=cx,cy,half` (the view), `points=test|train`, `color=split`,
+// `plane=pca`; each left out when it is the default.
+function readUrl() {
+  const q = new URLSearchParams(location.search);
+  const view = (q.get("map") || "").split(",").map(Number);
+  return {
+    view: view.length === 3 && view.every(Number.isFinite) && view[2] > 0 ? { cx: view[0], cy: view[1], half: view[2] } : null,
+    points: q.get("points"), color: q.get("color"), plane: q.get("plane"),
+  };
+}
+
+let urlTimer = 0;
+function writeUrl(m) {
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(() => {
+    if (map !== m || !m.view) return;
+    const q = new URLSearchParams(location.search);
+    const home = m.view === m.home || (m.view.cx === m.home.cx && m.view.cy === m.home.cy && m.view.half === m.home.half);
+    const f = (v) => +v.toPrecision(5);
+    const set = (key, value) => (value ? q.set(key, value) : q.delete(key));
+    set("map", home ? "" : [f(m.view.cx), f(m.view.cy), f(m.view.half)].join(","));
+    set("points", m.split === "both" ? "" : m.split);
+    set("color", m.colorBy === "class" ? "" : m.colorBy);
+    set("plane", m.plane.kind === "pca" ? "pca" : "");
+    history.replaceState(history.state, "", `${location.pathname}?${q.toString().replace(/%2C/g, ",")}`);
+  }, 150);
+}
+
+// The controls' state, from the URL on the page's first map.
+function setUp(m) {
+  const r = m.restore || {};
+  const has = (name) => m.data.splits.some((s) => s.name === name);
+  const splitBox = byId("map-split");
+  splitBox.closest("label").hidden = !has("train");
+  m.split = has("train") && ["test", "train"].includes(r.points) ? r.points : "both";
+  splitBox.value = m.split;
+  m.colorBy = r.color === "split" && has("train") ? "split" : "class";
+  byId("map-color").value = m.colorBy;
+  byId("map-color").closest("label").hidden = !has("train");
+  const view = byId("map-view");
+  if (view && !m.data.pca) view.querySelector("option[value=pca]").disabled = true;
+  if (view && r.plane === "pca" && m.data.pca) view.value = "pca";
+  m.imagesKind = byId("map-images").value;
+  m.manifold.on = byId("map-manifold").checked;
+  shownSplits(m);
+  legend(m);
+}
+
+function shownSplits(m) {
+  const { n, splitOf, splits } = m.data;
+  const want = splits.map((s) => m.split === "both" || s.name === m.split);
+  m.show = new Uint8Array(n);
+  let count = 0;
+  for (let i = 0; i < n; i++) if (want[splitOf[i]]) m.show[i] = 1, count++;
+  m.count = count;
+}
+
+function legend(m) {
+  byId("map-classes")?.toggleAttribute("hidden", m.colorBy !== "class");
+  byId("map-splits")?.toggleAttribute("hidden", m.colorBy !== "split");
+}
+
+function listen(m) {
+  const on = (id, type, handler) => byId(id)?.addEventListener(type, handler, { signal: m.abort.signal });
+  on("map-view", "change", () => { layout(m); writeUrl(m); });
+  on("map-split", "change", (e) => {
+    m.split = e.target.value;
+    shownSplits(m);
+    setSelection(m, null);
+    if (m.hover >= 0 && !m.show[m.hover]) hover(m, -1);
+    describeAxes(m);
+    render(m);
+    writeUrl(m);
+  });
+  on("map-color", "change", (e) => { m.colorBy = e.target.value; legend(m); render(m); writeUrl(m); });
+  on("map-images", "change", (e) => { m.imagesKind = e.target.value; render(m); });
+  on("map-manifold", "change", (e) => {
+    m.manifold.on = e.target.checked;
+    m.panel.dataset.manifold = m.manifold.on ? "on" : "off";
+    moved(m);
+  });
+  on("map-lasso", "click", (e) => {
+    const pressed = e.currentTarget.getAttribute("aria-pressed") !== "true";
+    e.currentTarget.setAttribute("aria-pressed", String(pressed));
+  });
+  on("map-select-view", "click", () => {
+    const { cx, cy, half } = m.view;
+    setSelection(m, select(m, null, { x0: cx - half, x1: cx + half, y0: cy - half, y1: cy + half }));
+  });
+  on("map-reset", "click", () => goHome(m));
+  on("map-selection-clear", "click", () => setSelection(m, null));
+  on("map-selection-csv", "click", () => m.selection && download(m));
+  for (const button of document.querySelectorAll("#map-selection [data-interp-end]")) {
+    button.addEventListener("click", () => {
+      document.querySelector(`#interp-panel [data-end=${button.dataset.interpEnd}][data-source=selection]`)?.click();
+    }, { signal: m.abort.signal });
+  }
+  const o = m.overlay, opts = { signal: m.abort.signal };
+  o.addEventListener("pointerdown", (e) => pointerDown(m, e), opts);
+  o.addEventListener("pointermove", (e) => pointerMove(m, e), opts);
+  o.addEventListener("pointerup", (e) => pointerUp(m, e, true), opts);
+  o.addEventListener("pointercancel", (e) => pointerUp(m, e, false), opts);
+  o.addEventListener("pointerleave", () => !m.gesture && hover(m, -1), opts);
+  o.addEventListener("wheel", (e) => wheel(m, e), { signal: m.abort.signal, passive: false });
+  o.addEventListener("dblclick", () => goHome(m), opts);
+  m.frameBox.addEventListener("keydown", (e) => key(m, e), opts);
+  let width = m.frameBox.clientWidth;
+  m.resize = new ResizeObserver(() => {
+    if (m.frameBox.clientWidth !== width) {
+      width = m.frameBox.clientWidth;
+      m.size = width;
+      render(m);
+    }
+  });
+  m.resize.observe(m.frameBox);
+}
+
+// ---- the plane, its home view, and the current view ------------------------------------------
+
+function planeOf(m) {
+  const pca = byId("map-view")?.value === "pca" && m.data.pca;
+  const g = gridOf();
+  return { kind: pca ? "pca" : "axes", grid: g, key: pca ? "pca" : `${g.x},${g.y},${g.lo},${g.hi}` };
+}
+
+// A latent vector -> its (x, y) on the plane.
+function project(m, z) {
+  const p = m.plane;
+  if (p.kind === "axes") return [z[p.grid.x], z[p.grid.y]];
+  const { components: c, mean } = m.data.pca;
+  let x = 0, y = 0;
+  for (let k = 0; k < z.length; k++) {
+    x += (z[k] - mean[k]) * c[0][k];
+    y += (z[k] - mean[k]) * c[1][k];
+  }
+  return [x, y];
+}
+
+// The grid's square [lo, hi]^2 in its two dimensions around the current z, as plane corners.
+function outline(m) {
+  const { x, y, lo, hi } = m.plane.grid;
+  const z = sliderZ();
+  return [[lo, lo], [hi, lo], [hi, hi], [lo, hi]].map(([a, b]) => {
+    const c = z.slice();
+    c[x] = a;
+    c[y] = b;
+    return project(m, c);
+  });
+}
+
+// A square view around 99.6% of the points, the grid's outline and, on the grid's axes, the
+// sliders' whole range: the marker never leaves the home view.
+function homeView(m) {
+  const ends = spread(m.xy);
+  const r = m.plane.kind === "axes" ? m.range : 0;
+  for (const [x, y] of [...outline(m), [-r, -r], [r, r]]) {
+    ends[0] = [Math.min(ends[0][0], x), Math.max(ends[0][1], x)];
+    ends[1] = [Math.min(ends[1][0], y), Math.max(ends[1][1], y)];
+  }
+  const half = 1.06 * Math.max(ends[0][1] - ends[0][0], ends[1][1] - ends[1][0], 1e-3) / 2;
+  return { cx: (ends[0][0] + ends[0][1]) / 2, cy: (ends[1][0] + ends[1][1]) / 2, half };
+}
+
+// A new plane (first load, other grid axes, the PCA view): coordinates, index, home view.
+function layout(m) {
+  m.plane = planeOf(m);
+  m.xy = coordinates(m.data, m.plane);
+  m.home = homeView(m);
+  m.index = buildIndex(m.xy, m.home);
+  const restored = m.restore?.view;
+  m.view = restored ? clampView(m, restored) : { ...m.home };
+  m.restore = null;
+  m.size = m.frameBox.clientWidth;
+  m.hover = -1;
+  const manifold = byId("map-manifold");
+  manifold.disabled = !manifoldAvailable(m);
+  manifold.closest("label").title = manifold.disabled ? "the manifold layer needs the grid's axes as the map's plane" : "";
+  describeAxes(m);
+  byId("map-status").hidden = true;
+  paint(m);
+  refreshManifold(m, sliderZ, () => render(m));
+}
+
+function clampView(m, v) {
+  const half = Math.min(m.home.half * ZOOM_OUT, Math.max(m.home.half / ZOOM_IN, v.half));
+  const reach = m.home.half * ZOOM_OUT; // the centre stays near the data
+  const c = (value, home) => Math.min(home + reach, Math.max(home - reach, value));
+  return { cx: c(v.cx, m.home.cx), cy: c(v.cy, m.home.cy), half };
+}
+
+function axisNames(m) {
+  return m.plane.kind === "pca" ? ["PC1", "PC2"] : [`z${m.plane.grid.x}`, `z${m.plane.grid.y}`];
+}
+
+function describeAxes(m) {
+  const [x, y] = axisNames(m);
+  const share = m.plane.kind === "pca"
+    ? ` (${Math.round(100 * (m.data.pca.explained[0] + m.data.pca.explained[1]))}% of the variance)` : "";
+  const which = m.data.splits.length > 1 && m.split !== "both" ? ` (the ${m.split === "test" ? "test" : "training"} set)` : "";
+  byId("map-axes").textContent = `${m.count.toLocaleString("en")} points${which}: ${x} to the right, ${y} downward${share}`;
+  const option = byId("map-view")?.querySelector("option[value=axes]");
+  if (option) option.textContent = `the grid's axes, z${m.plane.grid.x} and z${m.plane.grid.y}`;
+}
+
+// ---- painting ------------------------------------------------------------------------------
+
+function paint(m) {
+  const t = performance.now();
+  m.frame = 0;
+  if (!m.size) return; // not laid out yet (hidden, or being swapped in): the resize observer repaints
+  const layers = {
+    under: (ctx) => drawManifold(m, ctx),
+    over: (ctx, inView) => drawImages(m, ctx, inView, () => render(m)),
+  };
+  drawBase(m, layers, axisNames(m));
+  m.panel.dataset.mode = m.mode;
+  drawOverlay(m, outline(m), project(m, sliderZ()));
+  m.costs.push(performance.now() - t);
+  if (m.costs.length > 600) m.costs.splice(0, 300);
+}
+
+// Everything, at the next frame (many moves in one frame paint once).
+function render(m) {
+  if (m?.xy && !m.frame) m.frame = requestAnimationFrame(() => paint(m));
+}
+
+function redraw(m) {
+  if (!m?.xy || m.frame || m.overlayFrame) return;
+  m.overlayFrame = requestAnimationFrame(() => {
+    m.overlayFrame = 0;
+    drawOverlay(m, outline(m), project(m, sliderZ()));
+  });
+}
+
+// The view moved: repaint, and later a new lattice and URL.
+function moved(m) {
+  render(m);
+  refreshManifold(m, sliderZ, () => render(m));
+  writeUrl(m);
+}
+
+function goHome(m) {
+  m.view = { ...m.home };
+  moved(m);
+}
+
+// Zoom by `factor` keeping the plane point under (sx, sy) (CSS pixels on the map) where it is.
+function zoomAt(m, factor, sx, sy) {
+  const [px, py] = toPlane(m, [sx, sy]);
+  const half = Math.min(m.home.half * ZOOM_OUT, Math.max(m.home.half / ZOOM_IN, m.view.half / factor));
+  const s = m.size / (2 * half);
+  m.view = clampView(m, { cx: px - (sx - m.size / 2) / s, cy: py - (sy - m.size / 2) / s, half });
+  moved(m);
+}
+
+function panBy(m, dx, dy) {
+  const s = m.size / (2 * m.view.half);
+  m.view = clampView(m, { cx: m.view.cx - dx / s, cy: m.view.cy - dy / s, half: m.view.half });
+  moved(m);
+}
+
+// ---- the pointer: hover, click, drag to pan, lasso, pinch, wheel -----------------------------
+
+// The nearest shown point within PICK pixels of (sx, sy), or -1.
+function pick(m, sx, sy) {
+  const [x, y] = toPlane(m, [sx, sy]);
+  const r = m.mode === "images" ? Math.max(PICK, m.imageEdge / 2) : PICK;
+  return nearest(m.index, m.xy, x, y, (r * 2 * m.view.half) / m.size, (i) => m.show[i] === 1);
+}
+
+const lassoOn = () => byId("map-lasso")?.getAttribute("aria-pressed") === "true";
+
+function pointerDown(m, e) {
+  if (e.button !== 0) return;
+  m.overlay.setPointerCapture(e.pointerId);
+  m.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
+  if (m.pointers.size === 2) {
+    const [a, b] = [...m.pointers.values()];
+    m.gesture = { kind: "pinch", distance: Math.hypot(a[0] - b[0], a[1] - b[1]), mid: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2] };
+    return;
+  }
+  const kind = e.shiftKey || lassoOn() ? "lasso" : "press";
+  m.gesture = { kind, from: [e.offsetX, e.offsetY], last: [e.offsetX, e.offsetY], path: [toPlane(m, [e.offsetX, e.offsetY])] };
+}
+
+function pointerMove(m, e) {
+  const g = m.gesture;
+  if (!g) return hover(m, pick(m, e.offsetX, e.offsetY));
+  if (!m.pointers.has(e.pointerId)) return;
+  m.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
+  if (g.kind === "pinch" && m.pointers.size === 2) {
+    const [a, b] = [...m.pointers.values()];
+    const distance = Math.hypot(a[0] - b[0], a[1] - b[1]), mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    panBy(m, mid[0] - g.mid[0], mid[1] - g.mid[1]);
+    if (g.distance > 0 && distance > 0) zoomAt(m, distance / g.distance, mid[0], mid[1]);
+    Object.assign(g, { distance, mid });
+  } else if (g.kind === "lasso") {
+    g.path.push(toPlane(m, [e.offsetX, e.offsetY]));
+    redraw(m);
+  } else if (g.kind === "press" && Math.hypot(e.offsetX - g.from[0], e.offsetY - g.from[1]) > 4) {
+    g.kind = "pan";
+    hover(m, -1);
+  }
+  if (g.kind === "pan") {
+    panBy(m, e.offsetX - g.last[0], e.offsetY - g.last[1]);
+    g.last = [e.offsetX, e.offsetY];
+  }
+}
+
+function pointerUp(m, e, done) {
+  const g = m.gesture;
+  m.pointers.delete(e.pointerId);
+  if (!g || m.pointers.size > 0) return;
+  m.gesture = null;
+  if (!done) return redraw(m);
+  if (g.kind === "press") choose(m, pick(m, e.offsetX, e.offsetY));
+  if (g.kind === "lasso") setSelection(m, g.path.length > 2 ? select(m, g.path, null) : null);
+  redraw(m);
+}
+
+function wheel(m, e) {
+  e.preventDefault(); // the page does not scroll under the map
+  const pixels = e.deltaY * (e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? m.size : 1);
+  zoomAt(m, Math.exp(-pixels * 0.002), e.offsetX, e.offsetY);
+}
+
+function setSelection(m, selection) {
+  m.selection = selection;
+  showSelection(m);
+  render(m);
+}
+
+// ---- hovering and clicking -----------------------------------------------------------------
+
+// Point i's mean as stored (float16 values), within the API's bound; `digits` rounds it for URLs.
+function meanOf(m, i, digits) {
+  const { d, means } = m.data;
+  const z = [];
+  for (let k = 0; k < d; k++) {
+    const v = Math.max(-m.bound, Math.min(m.bound, means[i * d + k]));
+    z.push(digits ? +v.toFixed(digits) : v);
+  }
+  return z;
+}
+
+// Point i's split and its position in it.
+function whereIs(m, i) {
+  const split = m.data.splits[m.data.splitOf[i]];
+  return { split: split.name, local: i - split.start };
+}
+
+function describe(m, i) {
+  const { split, local } = whereIs(m, i);
+  return `${split === "test" ? "test" : "training"} image ${local}, labelled ${m.data.names[m.data.labels[i]]}`;
+}
+
+// The point's decoded mean and its original image beside the map.
+function show(m, i) {
+  const caption = byId("map-point-caption");
+  const pair = m.panel.querySelector(".map-point .pair");
+  byId("map-point").dataset.index = i;
+  if (i < 0) {
+    pair.hidden = true;
+    caption.textContent = "Hover a point to see its decoded mean and its original.";
+    return;
+  }
+  const model = encodeURIComponent(m.model);
+  const { split, local } = whereIs(m, i);
+  byId("map-decoded").src = `/decode?model=${model}&z=${meanOf(m, i, 4).join(",")}`;
+  byId("map-original").src = `/encodings/${local}/original.png?model=${model}${split === "test" ? "" : `&split=${split}`}`;
+  const text = describe(m, i);
+  caption.textContent = `${text[0].toUpperCase()}${text.slice(1)}${i === m.pinned ? " (clicked)" : ""}`;
+  pair.hidden = false;
+}
+
+function hover(m, i) {
+  m.overlay.style.cursor = i >= 0 ? "pointer" : "";
+  if (i === m.hover) return;
+  m.hover = i;
+  show(m, i >= 0 ? i : m.pinned);
+  redraw(m);
+}
+
+// A click moves every slider to the point's mean, and keeps the point as the "map point" that
+// the interpolation can start or end at.
+function choose(m, i) {
+  if (i < 0) return;
+  m.pinned = i;
+  m.panel.dataset.pinnedZ = meanOf(m, i, 4).join(",");
+  m.panel.dataset.pinnedLabel = describe(m, i);
+  show(m, i);
+  document.dispatchEvent(new CustomEvent("vae:set-z", { detail: { z: meanOf(m, i) } }));
+  document.dispatchEvent(new CustomEvent("vae:sources"));
+}
+
+// ---- the keyboard: arrows step from point to point, Enter goes there; zoom and pan -----------
+
+const STEPS = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
+
+function key(m, e) {
+  if (!m.xy || e.ctrlKey || e.metaKey || e.altKey) return;
+  const centre = m.hover >= 0 ? toScreen(m, [m.xy[2 * m.hover], m.xy[2 * m.hover + 1]]) : [m.size / 2, m.size / 2];
+  if (STEPS[e.key] && e.shiftKey) panBy(m, -STEPS[e.key][0] * m.size * 0.1, -STEPS[e.key][1] * m.size * 0.1);
+  else if (STEPS[e.key]) hover(m, step(m, STEPS[e.key]));
+  else if ((e.key === "Enter" || e.key === " ") && m.hover >= 0) choose(m, m.hover);
+  else if (e.key === "+" || e.key === "=") zoomAt(m, 1.5, ...centre);
+  else if (e.key === "-" || e.key === "_") zoomAt(m, 1 / 1.5, ...centre);
+  else if (e.key === "0") goHome(m);
+  else if (e.key === "Escape" && m.hover < 0 && m.selection) setSelection(m, null);
+  else if (e.key === "Escape") hover(m, -1);
+  else return;
+  e.preventDefault(); // no page scroll
+  e.stopPropagation(); // not the page's own keys
+}
+
+// From the hovered point (or the current z), the nearest shown point in view at least a pixel
+// ahead in direction (dx, dy), sideways distance counting double; the hovered point when none is.
+function step(m, [dx, dy]) {
+  const [fx, fy] = m.hover >= 0 ? toScreen(m, [m.xy[2 * m.hover], m.xy[2 * m.hover + 1]]) : toScreen(m, project(m, sliderZ()));
+  const { cx, cy, half } = m.view, s = m.size / (2 * half);
+  const ox = m.size / 2 - cx * s, oy = m.size / 2 - cy * s;
+  let best = m.hover, bestScore = Infinity;
+  for (let i = 0; i < m.data.n; i++) {
+    if (!m.show[i]) continue;
+    const x = m.xy[2 * i] * s + ox, y = m.xy[2 * i + 1] * s + oy;
+    if (x < 0 || y < 0 || x > m.size || y > m.size) continue;
+    const ax = x - fx, ay = y - fy;
+    const ahead = ax * dx + ay * dy;
+    if (ahead < 1) continue;
+    const score = ahead + 2 * Math.abs(ax * dy - ay * dx);
+    if (score < bestScore) [best, bestScore] = [i, score];
+  }
+  return best;
+}
+
+// ---- following the page --------------------------------------------------------------------
+
+function follow() {
+  const panel = byId("map-panel");
+  if (panel && panel !== map?.panel) start(panel);
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.closest?.("#z-form") && map?.xy) {
+    redraw(map); // the marker follows the sliders
+    refreshManifold(map, sliderZ, () => render(map)); // the manifold is the plane through z
+  }
+});
+document.addEventListener("htmx:afterSettle", () => {
   follow();
-})();
+  // a new grid (other axes or range) changes the plane or at least the outline
+  if (map?.xy && planeOf(map).key !== map.plane.key) layout(map);
+  else redraw(map);
+});
+
+// For the browser tests and bench/browser.py: where things are in the window, the timings, the view.
+function client([x, y]) {
+  const box = map.overlay.getBoundingClientRect();
+  return { x: box.left + x, y: box.top + y };
+}
+window.latentMap = {
+  timings: () => ({ ...map?.timings }),
+  count: () => map?.count ?? 0,
+  total: () => map?.data?.n ?? 0,
+  hovered: () => map?.hover ?? -1,
+  pointAt: (i) => client(toScreen(map, [map.xy[2 * i], map.xy[2 * i + 1]])),
+  markerAt: () => client(toScreen(map, project(map, sliderZ()))),
+  outline: () => outline(map).map((p) => client(toScreen(map, p))),
+  drawOverlay: () => drawOverlay(map, outline(map), project(map, sliderZ())),
+  paint: () => paint(map),
+  costs: () => map.costs.slice(),
+  view: () => ({ ...map.view, home: { ...map.home } }),
+  zoomAt: (factor, x, y) => zoomAt(map, factor, x - map.overlay.getBoundingClientRect().left, y - map.overlay.getBoundingClientRect().top),
+  mode: () => map?.mode,
+  imagesDrawn: () => map?.imagesDrawn ?? 0,
+  tilesLoading: () => map?.tiles.loading ?? 0,
+  manifold: () => (map?.manifold.shown ? { region: map.manifold.shown.region, url: map.manifold.shown.url } : null),
+  selection: () => (map?.selection ? { count: map.selection.indices.length, mean: map.selection.mean } : null),
+  inView: () => {
+    const { cx, cy, half } = map.view;
+    let k = 0;
+    for (let i = 0; i < map.data.n; i++) {
+      const x = map.xy[2 * i], y = map.xy[2 * i + 1];
+      if (map.show[i] && Math.abs(x - cx) <= half && Math.abs(y - cy) <= half) k++;
+    }
+    return k;
+  },
+};
+
+follow();

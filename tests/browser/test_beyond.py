@@ -123,12 +123,12 @@ def download_gif(page: Any, selector: str) -> tuple[str, int]:
 # ---- the latent map ----------------------------------------------------------------------------
 
 
-def test_map_draws_every_test_image_with_a_class_legend(page: Any) -> None:
+def test_map_draws_every_image_of_both_splits_with_a_class_legend(page: Any) -> None:
     open_map(page, "mnist-z2")
-    assert page.evaluate("latentMap.count()") == 100
-    expect(page.locator(".legend li")).to_have_count(10)
-    expect(page.locator(".legend")).to_contain_text("9")
-    expect(page.locator("#map-axes")).to_contain_text("100 points: z0 to the right, z1 downward")
+    assert page.evaluate("latentMap.count()") == 700  # 100 test and 600 training images
+    expect(page.locator("#map-classes li")).to_have_count(10)
+    expect(page.locator("#map-classes")).to_contain_text("9")
+    expect(page.locator("#map-axes")).to_contain_text("700 points: z0 to the right, z1 downward")
     assert page.evaluate("latentMap.timings().painted") < 300
 
 
@@ -156,6 +156,7 @@ def test_clicking_a_point_moves_every_slider_to_its_mean(page: Any) -> None:
 
 def test_the_arrow_keys_step_between_points_and_enter_goes_to_one(page: Any) -> None:
     open_map(page, "mnist-z10")
+    page.select_option("#map-split", "test")  # the steps land on test images, whose means the API lists
     page.locator(".map-frame").focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_function("latentMap.hovered() >= 0")
