@@ -65,7 +65,7 @@ function ticks(m) {
     for (let k = Math.ceil((centre - half) / step); k * step <= centre + half; k++) out.push(k * step);
     return out;
   };
-  return { xs: at(cx), ys: at(cy), label: (v) => (Math.abs(v) < step / 2 ? 0 : v).toFixed(digits) };
+  return { step, xs: at(cx), ys: at(cy), label: (v) => (Math.abs(v) < step / 2 ? 0 : v).toFixed(digits) };
 }
 
 function drawLines(m, ctx, t) {
@@ -162,7 +162,7 @@ function drawDots(m, ctx) {
 export function drawBase(m, layers, names) {
   const ctx = sized(m.base, m.size);
   layers.under(ctx);
-  const t = ticks(m);
+  const t = (m.ticks = ticks(m));
   drawLines(m, ctx, t);
   const inView = drawDots(m, ctx);
   m.mode = inView.length <= IMAGES_AT && m.imagesKind !== "dots" ? "images" : "dots";

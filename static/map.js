@@ -560,6 +560,7 @@ window.latentMap = {
   view: () => ({ ...map.view, home: { ...map.home } }),
   zoomAt: (factor, x, y) => zoomAt(map, factor, x - map.overlay.getBoundingClientRect().left, y - map.overlay.getBoundingClientRect().top),
   mode: () => map?.mode,
+  ticks: () => ({ step: map.ticks.step, xs: map.ticks.xs.map(map.ticks.label), ys: map.ticks.ys.map(map.ticks.label) }),
   imagesDrawn: () => map?.imagesDrawn ?? 0,
   tilesLoading: () => map?.tiles.loading ?? 0,
   manifold: () => (map?.manifold.shown ? { region: map.manifold.shown.region, url: map.manifold.shown.url } : null),
