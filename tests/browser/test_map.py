@@ -214,7 +214,8 @@ def test_manifold_layer_paints_the_lattice_of_the_view_and_follows_a_zoom(page: 
     first = page.evaluate("latentMap.manifold()")
     v = view(page)
     x0, x1, y0, y1 = first["region"]
-    assert x0 == pytest.approx(max(-10, v["cx"] - v["half"])) and y1 == pytest.approx(min(10, v["cy"] + v["half"]))
+    assert x0 == pytest.approx(max(-10, v["cx"] - v["half"]))
+    assert y1 == pytest.approx(min(10, v["cy"] + v["half"]))
     assert "/grid?model=mnist-z2&steps=16&base=0,0&z0=" in first["url"]
     page.evaluate(f"latentMap.zoomAt(3, {centre(page)[0]}, {centre(page)[1]})")
     page.wait_for_function(f"latentMap.manifold().url !== {first['url']!r}")
@@ -251,7 +252,8 @@ def test_lasso_selects_points_shows_the_panel_and_greys_the_rest(page: Any) -> N
     expect(page.locator("#map-selection-mean")).to_have_attribute("src", f"/decode?model=mnist-z2&z={z}")
     page.wait_for_function("document.getElementById('map-selection-mean').naturalWidth > 0")
     greyed = page.evaluate("""() => {
-      const c = document.getElementById("map"), px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      const c = document.getElementById("map");
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
       let k = 0;
       for (let i = 0; i < px.length; i += 4) {
         if (px[i] === 197 && px[i + 1] === 202 && px[i + 2] === 211) k++;  // map-paint.js's GREY
@@ -326,6 +328,7 @@ def test_the_link_restores_the_map_view(page: Any) -> None:
     expect(other.locator("#map-split")).to_have_value("train")
     expect(other.locator("#map-color")).to_have_value("split")
     w = other.evaluate("latentMap.view()")
-    assert w["half"] == pytest.approx(v["half"], rel=1e-3) and w["cx"] == pytest.approx(v["cx"], abs=1e-3 * v["half"])
+    assert w["half"] == pytest.approx(v["half"], rel=1e-3)
+    assert w["cx"] == pytest.approx(v["cx"], abs=1e-3 * v["half"])
     other.locator("#z0").fill("1")  # moving a slider keeps the map's part of the URL
     expect(other).to_have_url(re.compile(r"z=1,0.*&map="))
