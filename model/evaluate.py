@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from model.vae import VAE, kl_to_standard_normal, reconstruction_nll
-
-LOG_2PI = math.log(2 * math.pi)
+from model.vae import VAE, kl_to_standard_normal, log_weights, reconstruction_nll
 
 
 @dataclass(frozen=True)
@@ -35,27 +33,27 @@ def evaluate(vae: VAE, x: torch.Tensor, *, batch_size: int = 1000) -> Metrics:
     return Metrics(rec + sum(kl_per_dim), rec, sum(kl_per_dim), kl_per_dim)
 
 
-def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
-
-
 @torch.inference_mode()
-def iw_nll(vae: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 100) -> float:
+def iw_nll(
+    vae: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 100, max_rows: int = 20_000,
+    generator: torch.Generator | None = None,
+) -> float:
     """Importance-weighted estimate of -log p(x), nats per image (Burda et al. 2016, eq. 8).
 
     -log p(x) ~= -logsumexp_i [log p(x|z_i) + log p(z_i) - log q(z_i|x)] + log k, z_i ~ q(z|x).
+    The k samples are decoded in chunks of at most `max_rows` images, so k = 5000 fits in memory;
+    `generator` (on the model's device) makes the draws repeatable.
     """
     total = 0.0
     for xb in x.split(batch_size):
         xb = xb.to(vae.device)
         n = xb.shape[0]
         mu, logvar = vae.encode(xb)  # (n, d)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn(k, *mu.shape, device=mu.device)  # (k, n, d)
-        logits = vae.decode_logits(z.flatten(0, 1))  # (k*n, 1, 28, 28)
-        target = xb.expand(k, *xb.shape).flatten(0, 1)
-        log_px_z = -reconstruction_nll(logits, target).view(k, n)
-        log_pz = _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-        log_qz = _log_normal(z, mu, logvar)
-        log_w = log_px_z + log_pz - log_qz
-        total += -(torch.logsumexp(log_w, 0) - math.log(k)).sum().item()
+        chunk = max(1, max_rows // n)
+        lw = []
+        for start in range(0, k, chunk):
+            eps = torch.randn(min(chunk, k - start), *mu.shape, device=mu.device, generator=generator)
+            z = vae.reparameterize(mu, logvar, eps)  # (c, n, d)
+            lw.append(log_weights(vae.decode_logits(z.flatten(0, 1)), xb, z, mu, logvar))  # (c, n)
+        total += -(torch.logsumexp(torch.cat(lw), 0) - math.log(k)).sum().item()
     return total / len(x)

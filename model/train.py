@@ -1,7 +1,10 @@
 """Train a VAE on MNIST or Fashion-MNIST: `python -m model.train --data mnist --latent-dim 10`.
 
-Every epoch writes an atomic checkpoint (model, optimizer, schedule, RNG, history); `--resume`
-picks up after the last finished epoch, even after `kill -9`. The end writes
+Under `torchrun --nproc_per_node=N -m model.train ...` the same command trains with
+DistributedDataParallel: each process takes batch-size / N images of every global batch, so the
+batches, the learning-rate schedule and the losses are those of one process. Atomic checkpoints
+(model/checkpoint.py) every `--checkpoint-every` steps and every epoch let `--resume`, or torchrun
+restarting a killed process, continue where the run stopped. The end writes
 `weights/<name>.safetensors`, `weights/<name>.json` (the card) and `weights/<name>.png` (loss plot).
 """
 
@@ -16,13 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DistributedSampler, TensorDataset
 from tqdm import tqdm
 
-from model import store
+from model import checkpoint, distributed, store
 from model.card import ModelCard
 from model.data import DataError, default_folder, load_split
+from model.distributed import World, world_from_env
 from model.evaluate import evaluate, iw_nll
-from model.vae import ARCHES, VAE, VAEConfig, neg_elbo_loss
+from model.vae import ARCHES, VAE, VAEConfig, iw_bound_loss, neg_elbo_loss
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,7 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the decoder's hidden widths from z outwards, when not --hidden reversed")
     p.add_argument("--channels", default="32,64", help="conv channels, comma-separated")
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128,
+                   help="the global batch: under torchrun each of N processes takes batch-size / N")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (warm-up, then cosine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda")
@@ -45,10 +52,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--name", help="output name (default: <data>-z<latent-dim>)")
     p.add_argument("--out", type=Path, default=store.WEIGHTS_DIR, help="folder for the weights")
     p.add_argument("--checkpoint-dir", type=Path, default=Path("checkpoints"))
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the last checkpoint (automatic when torchrun restarts a failed group)")
+    p.add_argument("--checkpoint-every", type=int, default=200,
+                   help="also checkpoint every this many steps within an epoch (0: at epoch ends only)")
     p.add_argument("--binarize", action="store_true",
                    help="train on fresh Bernoulli draws of each image every step (dynamic binarization: "
                         "the same expected loss, less overfitting); evaluation stays on the grey levels")
+    p.add_argument("--iw-train", type=int, default=0,
+                   help="train on the importance-weighted bound with K samples per image (IWAE; 0: the ELBO)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (for tests)")
     args = p.parse_args(argv)
     prefix = "fashion" if args.data.startswith("fashion") else args.data
@@ -60,10 +72,11 @@ def ints(s: str) -> tuple[int, ...]:
     return tuple(int(v) for v in s.split(",") if v.strip())
 
 
-def reproduce_command(args: argparse.Namespace) -> str:
+def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
     keep = ["data", "latent_dim", "arch", "hidden", "channels", "epochs", "batch_size", "lr", "seed",
             "iw_samples", "name"]
-    parts = ["python", "-m", "model.train"]
+    launcher = ["torchrun", f"--nproc_per_node={world_size}"] if world_size > 1 else ["python"]
+    parts = [*launcher, "-m", "model.train"]
     for k in keep:
         parts += [f"--{k.replace('_', '-')}", str(getattr(args, k))]
     if args.data_dir:
@@ -72,6 +85,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
         parts += ["--decoder-hidden", args.decoder_hidden]
     if args.binarize:
         parts.append("--binarize")
+    if args.iw_train:
+        parts += ["--iw-train", str(args.iw_train)]
     if args.limit:
         parts += ["--limit", str(args.limit)]
     return shlex.join(parts)
@@ -80,7 +95,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
 def schedule_of(args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed run must share with the run it continues, besides the network's config."""
     return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-            "binarize": args.binarize, "limit": args.limit}
+            "binarize": args.binarize, "iw_train": args.iw_train, "limit": args.limit}
 
 
 def lr_lambda(total_steps: int, warmup: int):  # type: ignore[no-untyped-def]
@@ -89,10 +104,6 @@ def lr_lambda(total_steps: int, warmup: int):  # type: ignore[no-untyped-def]
             return (step + 1) / warmup
         return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total_steps - warmup))))
     return f
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    store.atomic_write(path, lambda p: torch.save(state, p))
 
 
 def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
@@ -113,10 +124,38 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str) -> Non
     plt.close(fig)
 
 
-def train(args: argparse.Namespace) -> ModelCard:
+def draws(step: int, n: int, world: World, args: argparse.Namespace, x_shape: torch.Size,
+          latent_dim: int, device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """This process's share of a step's random numbers: binarization uniforms (or None) and eps.
+
+    They are drawn for the whole global batch of n images from a generator seeded by (seed, step),
+    and each process keeps the rows of its own images, which DistributedSampler interleaves (rank r
+    holds images r, r + N, ... of every global batch): so any number of processes, or a run resumed
+    mid-epoch, sees the same numbers as one uninterrupted process.
+    """
+    g = torch.Generator(device).manual_seed(args.seed * 2**32 + step)
+    mine = slice(world.rank, None, world.size)
+    u = torch.rand(n, *x_shape, generator=g, device=device)[mine] if args.binarize else None
+    eps = torch.randn(max(1, args.iw_train), n, latent_dim, generator=g, device=device)[:, mine]
+    return u, (eps if args.iw_train else eps[0])
+
+
+def train(args: argparse.Namespace) -> ModelCard | None:
+    """Train; returns the card on rank 0 (the one process that writes it), None on the others."""
+    world = world_from_env()
+    if args.batch_size % world.size:
+        sys.exit(f"error: --batch-size {args.batch_size} is the global batch, split evenly over the "
+                 f"{world.size} processes; pick a multiple of {world.size}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = store.pick_device(args.device)
+    device = distributed.join(world, store.pick_device(args.device))
+    try:
+        return run(args, world, device)
+    finally:
+        distributed.leave()
+
+
+def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCard | None:
     folder = args.data_dir or default_folder(args.data)
     if folder is None:
         raise DataError(f"no data folder for {args.data!r} found; pass --data-dir")
@@ -130,85 +169,107 @@ def train(args: argparse.Namespace) -> ModelCard:
     torch.manual_seed(args.seed)
     vae = VAE(config).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=args.lr)
-    steps_per_epoch = math.ceil(len(train_x) / args.batch_size)
+    steps_per_epoch = math.ceil(len(train_x) / args.batch_size)  # the same for any number of processes
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lr_lambda(args.epochs * steps_per_epoch, warmup=min(steps_per_epoch, 500)))
-    ckpt = args.checkpoint_dir / args.name / "last.pt"
-    for stale in ckpt.parent.glob(f".{ckpt.name}.*.tmp"):  # a write cut short by a kill
-        stale.unlink()
+    # shuffled by (seed * 100_003 + epoch) alone, as one process always was: a resumed run sees the same order
+    sampler: DistributedSampler[tuple[torch.Tensor, ...]] = DistributedSampler(
+        TensorDataset(train_x), num_replicas=world.size, rank=world.rank, seed=args.seed * 100_003)
+    ckpt = checkpoint.path_of(args.checkpoint_dir, args.name)
     schedule = schedule_of(args)
     history: dict[str, list[float]] = {"train": [], "test": []}
-    start_epoch, seconds = 0, 0.0
-    if args.resume and ckpt.is_file():
-        # on CPU: torch.set_rng_state takes only a CPU tensor; load_state_dict moves the rest
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state["config"] != config.to_dict():
-            sys.exit(f"error: {ckpt} was made with config {state['config']}, not {config.to_dict()}; "
-                     "pass the same options, or another --name")
-        if state.get("schedule", schedule) != schedule:  # checkpoints before this check have none
-            changed = ", ".join(f"--{k.replace('_', '-')} {state['schedule'][k]} (now {v})"
-                                for k, v in schedule.items() if state["schedule"].get(k) != v)
-            sys.exit(f"error: {ckpt} was trained with {changed}: resuming with other values would "
-                     "change the learning-rate schedule or the data mid-run; pass the same values, "
-                     "or start another --name")
+    step, seconds, train_sum = 0, 0.0, 0.0
+    resume = args.resume or world.restarts > 0  # torchrun restarts a failed group with the same command
+    state = distributed.from_main(checkpoint.read(ckpt) if resume and world.main else None)
+    if world.main:
+        checkpoint.remove_stale(ckpt)
+    if state is not None:
+        refused = checkpoint.refusal(ckpt, state, config.to_dict(), schedule, world.size, len(train_x))
+        if refused:
+            sys.exit(f"error: {refused}" if world.main else 1)
         vae.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"], device)
-        history, start_epoch, seconds = state["history"], state["epoch"], state["seconds"]
-        print(f"resuming {args.name} after epoch {start_epoch}", file=sys.stderr)
+        history, seconds = state["history"], state["seconds"]
+        step = state.get("step", state["epoch"] * steps_per_epoch)
+        train_sum = state["train_sum"] if world.main else 0.0  # the epoch's loss so far, summed over ranks
+        if world.main:
+            print(f"resuming {args.name} after epoch {state['epoch']} (step {step})", file=sys.stderr)
+    model = vae if not world.launched else DDP(vae, device_ids=[device] if device.type == "cuda" else None)
 
-    for epoch in range(start_epoch, args.epochs):
+    def save(epoch: int, partial: float) -> None:
+        if world.main:
+            checkpoint.save(ckpt, {
+                "model": vae.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": torch.get_rng_state(), "history": history, "epoch": epoch, "step": step,
+                "train_sum": partial, "seconds": seconds, "world_size": world.size,
+                "config": config.to_dict(), "schedule": schedule,
+                **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
+            })
+
+    for epoch in range(step // steps_per_epoch, args.epochs):
         t0 = time.perf_counter()
         vae.train()
-        # the order depends on (seed, epoch) only, so a resumed run sees the same batches
-        g = torch.Generator().manual_seed(args.seed * 100_003 + epoch)
-        perm = torch.randperm(len(train_x), generator=g).to(device)
-        running, total = 0.0, 0.0
-        bar = tqdm(perm.split(args.batch_size), desc=f"{args.name} {epoch + 1}/{args.epochs}",
-                   leave=False, mininterval=1.0, file=sys.stderr)
-        for i, idx in enumerate(bar):
-            xb = train_x[idx]
-            # BCE is linear in its target, so E[BCE(p, Bernoulli(x))] = BCE(p, x): same objective
-            xb = torch.bernoulli(xb) if args.binarize else xb
-            loss = neg_elbo_loss(vae, xb)
+        sampler.set_epoch(epoch)
+        batches = torch.tensor(list(sampler)).split(args.batch_size // world.size)
+        done = step - epoch * steps_per_epoch  # > 0 when resuming mid-epoch
+        running, total = 0.0, train_sum
+        bar = tqdm(batches[done:], desc=f"{args.name} {epoch + 1}/{args.epochs}", initial=done,
+                   total=len(batches), leave=False, mininterval=1.0, file=sys.stderr, disable=not world.main)
+        for idx in bar:
+            xb = train_x[idx.to(device)]
+            u, eps = draws(step, len(idx) * world.size, world, args, xb.shape[1:], config.latent_dim, device)
+            xb = (u < xb).to(xb.dtype) if u is not None else xb  # a fresh Bernoulli(x) draw
+            loss = iw_bound_loss(model, xb, eps) if args.iw_train else neg_elbo_loss(model, xb, eps)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # DDP averages the gradients over the processes: the global batch's mean
             opt.step()
             sched.step()
-            running = loss.item() if i == 0 else 0.98 * running + 0.02 * loss.item()
-            total += loss.item() * len(idx)
+            step += 1
+            value = loss.item()
+            running = 0.98 * running + 0.02 * value if running else value
+            total += value * len(idx)
             bar.set_postfix(loss=f"{running:.2f}", refresh=False)  # refresh=True ignores mininterval
-        vae.eval()
-        test = evaluate(vae, test_x)
+            if args.checkpoint_every and step % args.checkpoint_every == 0 and step % steps_per_epoch:
+                (partial,) = distributed.all_sum([total], device)  # every process takes part
+                seconds, t0 = seconds + time.perf_counter() - t0, time.perf_counter()
+                save(epoch, partial)
+        (epoch_sum,) = distributed.all_sum([total], device)
+        train_sum = 0.0
+        history["train"].append(epoch_sum / len(train_x))
+        if world.main:
+            vae.eval()
+            test = evaluate(vae, test_x)
+            history["test"].append(test.neg_elbo)
         seconds += time.perf_counter() - t0
-        history["train"].append(total / len(train_x))
-        history["test"].append(test.neg_elbo)
-        print(f"{args.name} epoch {epoch + 1}/{args.epochs}: train {history['train'][-1]:.2f} "
-              f"test {test.neg_elbo:.2f} nats/image ({seconds:.0f} s)", file=sys.stderr, flush=True)
-        save_checkpoint(ckpt, {
-            "model": vae.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-            "rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1, "seconds": seconds,
-            "config": config.to_dict(), "schedule": schedule,
-            **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
-        })
+        if world.main:
+            print(f"{args.name} epoch {epoch + 1}/{args.epochs}: train {history['train'][-1]:.2f} "
+                  f"test {history['test'][-1]:.2f} nats/image ({seconds:.0f} s)", file=sys.stderr, flush=True)
+        save(epoch + 1, 0.0)
+    return finish(args, world, vae, test_x, history, seconds, len(train_x)) if world.main else None
 
+
+def finish(args: argparse.Namespace, world: World, vae: VAE, test_x: torch.Tensor,
+           history: dict[str, list[float]], seconds: float, train_images: int) -> ModelCard:
+    """Rank 0's last words: the test metrics, the weights, the card and the loss plot."""
     vae.eval()
     test = evaluate(vae, test_x)
     nll = iw_nll(vae, test_x, k=args.iw_samples)
     fields = {
         "dataset": args.data, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-        "seed": args.seed, "seconds": round(seconds, 1), "device": str(device),
-        "torch_version": torch.__version__, "train_images": len(train_x), "test_images": len(test_x),
+        "seed": args.seed, "seconds": round(seconds, 1), "device": str(vae.device), "world_size": world.size,
+        "binarize": args.binarize, "iw_train": args.iw_train,
+        "torch_version": torch.__version__, "train_images": train_images, "test_images": len(test_x),
         "metrics": {
             "test_neg_elbo": round(test.neg_elbo, 3), "test_reconstruction": round(test.reconstruction, 3),
             "test_kl": round(test.kl, 3), "test_nll_iw": round(nll, 3), "iw_samples": args.iw_samples,
             "kl_per_dim": [round(v, 4) for v in test.kl_per_dim],
             "history": {k: [round(v, 3) for v in vs] for k, vs in history.items()},
         },
-        "command": reproduce_command(args),
+        "command": reproduce_command(args, world.size),
     }
     card = store.save(vae.cpu(), args.out / args.name, fields)
     plot_history(history, args.out / f"{args.name}.png", f"{args.name} ({args.data})")

@@ -5,6 +5,7 @@ A checkpoint stores `VAEConfig` next to the weights, so `VAE(config)` rebuilds t
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 ARCHES = ("mlp", "conv")
+LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -145,9 +147,13 @@ class VAE(nn.Module):
         return mu, logvar
 
     @staticmethod
-    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        # z = mu + sigma * eps keeps the sample differentiable in mu and logvar
-        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    def reparameterize(
+        mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """z = mu + sigma * eps, differentiable in mu and logvar. eps: (N, d), or (K, N, d) for K
+        samples per image (default: one fresh draw); training passes it so that the noise does not
+        depend on how a batch is split over processes."""
+        return mu + torch.exp(0.5 * logvar) * (torch.randn_like(mu) if eps is None else eps)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         s = self.config.image_size
@@ -162,10 +168,13 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         return mu, logvar, self.decode(mu)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, eps: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (N, 1, H, W) -> (logits, mu, logvar); logits are (K*N, 1, H, W) for eps (K, N, d)."""
         mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar)
-        return self.decode_logits(z), mu, logvar
+        z = self.reparameterize(mu, logvar, eps)
+        return self.decode_logits(z.flatten(0, -2)), mu, logvar
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -188,9 +197,39 @@ def loss_terms(
     return reconstruction_nll(logits, x), kl_to_standard_normal(mu, logvar).sum(1)
 
 
-def neg_elbo_loss(vae: VAE, x: torch.Tensor) -> torch.Tensor:
-    """Batch mean of BCE + KL: the training loss, nats per image."""
-    logits, mu, logvar = vae(x)
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag(exp(logvar))), summed over the last dimension."""
+    return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+
+
+def log_weights(
+    logits: torch.Tensor, x: torch.Tensor, z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
+    """log p(x|z_k) + log p(z_k) - log q(z_k|x) for z (K, N, d) and logits (K*N, 1, H, W): (K, N).
+
+    Burda, Grosse & Salakhutdinov (2016), "Importance Weighted Autoencoders", eq. 8's w_k.
+    """
+    k, n = z.shape[:2]
+    target = x.expand(k, *x.shape).flatten(0, 1)
+    log_px_z = -reconstruction_nll(logits, target).view(k, n)
+    return log_px_z + log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) - log_normal(z, mu, logvar)
+
+
+def neg_elbo_loss(model: nn.Module, x: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+    """Batch mean of BCE + KL: the training loss, nats per image. `model` is a VAE or its
+    DistributedDataParallel wrapper (whose forward synchronises the gradients)."""
+    logits, mu, logvar = model(x, eps)
     rec, kl = loss_terms(logits, x, mu, logvar)
     return (rec + kl).mean()
+
+
+def iw_bound_loss(model: nn.Module, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """Batch mean of -log (1/K sum_k w_k) for eps (K, N, d): the IWAE bound, nats per image.
+
+    K = 1 is the negative ELBO with a sampled KL; larger K is a tighter bound (Burda et al. 2016).
+    """
+    logits, mu, logvar = model(x, eps)
+    z = mu + torch.exp(0.5 * logvar) * eps  # what forward decoded
+    lw = log_weights(logits, x, z, mu, logvar)
+    return -(torch.logsumexp(lw, 0) - math.log(eps.shape[0])).mean()
 
