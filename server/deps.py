@@ -52,6 +52,9 @@ def find_model(request: Request, name: str | None) -> LoadedModel:
     try:
         return registry.get(name)
     except KeyError:
+        if name in registry.unavailable:
+            why = registry.unavailable[name].reason
+            raise HTTPException(404, detail=f"model {name!r} is not available: {why}") from None
         known = ", ".join(sorted(registry.models))
         raise HTTPException(404, detail=f"unknown model {name!r}; available: {known}") from None
 
