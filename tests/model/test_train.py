@@ -208,6 +208,17 @@ def test_binarized_training_learns_and_records_the_flag(tmp_path: Path, syntheti
     proc = train(synthetic_data_dir, tmp_path, "--binarize")
     assert proc.returncode == 0, proc.stderr
     card = card_of(tmp_path)
-    assert "--binarize" in card["command"]
+    assert "--binarize" in card["command"] and card["binarize"] is True
     history = card["metrics"]["history"]["test"]  # evaluated on the grey levels, not on draws
+    assert history[-1] < history[0]
+
+
+def test_iw_bound_training_learns_and_is_recorded_in_the_card(
+    tmp_path: Path, synthetic_data_dir: Path
+) -> None:
+    proc = train(synthetic_data_dir, tmp_path, "--iw-train", "4", "--epochs", "3")
+    assert proc.returncode == 0, proc.stderr
+    card = card_of(tmp_path)
+    assert card["iw_train"] == 4 and "--iw-train 4" in card["command"]
+    history = card["metrics"]["history"]["test"]
     assert history[-1] < history[0]

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from model.data import load_split
-from model.vae import VAE, VAEConfig, kl_to_standard_normal, neg_elbo_loss
+from model.vae import VAE, VAEConfig, iw_bound_loss, kl_to_standard_normal, neg_elbo_loss
 
 CONFIGS = {
     "mlp": VAEConfig(latent_dim=3, arch="mlp", hidden=(32,)),
@@ -142,3 +142,26 @@ def test_reconstruct_decodes_the_posterior_mean() -> None:
         assert torch.equal(recon, vae.decode(vae.encode(x)[0]))
     assert mu.shape == logvar.shape == (4, 3)
     assert recon.shape == x.shape
+
+
+def test_given_noise_makes_the_loss_repeatable(vae: VAE, batch: torch.Tensor) -> None:
+    eps = torch.randn(32, vae.latent_dim)
+    assert neg_elbo_loss(vae, batch, eps).item() == neg_elbo_loss(vae, batch, eps).item()
+
+
+def test_iw_bound_with_one_sample_estimates_the_neg_elbo(vae: VAE, batch: torch.Tensor) -> None:
+    torch.manual_seed(0)
+    with torch.no_grad():  # the sampled KL of K = 1 averages to the closed-form one
+        elbo = torch.stack([neg_elbo_loss(vae, batch) for _ in range(200)]).mean().item()
+        iw1 = torch.stack([iw_bound_loss(vae, batch, torch.randn(1, 32, vae.latent_dim))
+                           for _ in range(200)]).mean().item()
+    assert iw1 == pytest.approx(elbo, rel=2e-3)
+
+
+def test_iw_bound_tightens_with_more_samples(vae: VAE, batch: torch.Tensor) -> None:
+    torch.manual_seed(0)
+    with torch.no_grad():
+        k1 = torch.stack([iw_bound_loss(vae, batch, torch.randn(1, 32, vae.latent_dim))
+                          for _ in range(50)]).mean().item()
+        k20 = iw_bound_loss(vae, batch, torch.randn(20, 32, vae.latent_dim)).item()
+    assert k20 < k1
