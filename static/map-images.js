@@ -49,16 +49,15 @@ function fetchTiles(m, kind, indices, render) {
       const local = chunk.map((i) => i - split.start).join(",");
       const img = new Image();
       store.loading++;
-      img.onload = () => {
-        store.loading--;
+      img.src = `/encodings/atlas.png?model=${encodeURIComponent(m.model)}&split=${split.name}&kind=${kind}&indices=${local}`;
+      // decoded off the main thread before its first drawImage, which would otherwise decode it mid-frame
+      img.decode().then(() => {
         const edge = img.naturalWidth / Math.min(COLUMNS, chunk.length);
         chunk.forEach((i, j) => {
           store.tiles.set(tileKey(kind, i), { img, sx: (j % COLUMNS) * edge, sy: Math.floor(j / COLUMNS) * edge, edge });
         });
         render();
-      };
-      img.onerror = () => store.loading--; // stays asked: a dot, and no retry loop
-      img.src = `/encodings/atlas.png?model=${encodeURIComponent(m.model)}&split=${split.name}&kind=${kind}&indices=${local}`;
+      }, () => {}).finally(() => store.loading--); // a failed atlas stays asked: dots, and no retry loop
     }
   });
 }
@@ -95,12 +94,12 @@ function fetchLattice(m, z, render) {
   layer.latest = url;
   const changed = layer.changed;
   const img = new Image();
-  img.onload = () => {
+  img.src = url;
+  img.decode().then(() => {
     if (layer.latest !== url) return; // a newer view asked for another
     layer.shown = { img, region: [x0, x1, y0, y1], url, changed, fresh: true };
     render();
-  };
-  img.src = url;
+  }, () => {});
 }
 
 // Under the points: the last lattice, where its region lies in the current view.

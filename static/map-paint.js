@@ -147,8 +147,9 @@ function drawDots(m, ctx) {
       if (x <= -edge || y <= -edge || x >= W || y >= W) continue;
       if (inView.length <= IMAGES_AT) inView.push(i);
       const colour = pass === 0 ? m.palette.grey : colours[key[i]];
-      for (let yy = Math.max(0, y); yy < Math.min(W, y + edge); yy++) {
-        px.fill(colour, yy * W + Math.max(0, x), yy * W + Math.min(W, x + edge));
+      const xa = Math.max(0, x), xb = Math.min(W, x + edge), yb = Math.min(W, y + edge);
+      for (let yy = Math.max(0, y); yy < yb; yy++) {
+        for (let at = yy * W + xa, end = yy * W + xb; at < end; at++) px[at] = colour;
       }
     }
   }

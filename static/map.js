@@ -556,6 +556,10 @@ window.latentMap = {
   outline: () => outline(map).map((p) => client(toScreen(map, p))),
   drawOverlay: () => drawOverlay(map, outline(map), project(map, sliderZ())),
   paint: () => paint(map),
+  setView: (v) => { map.view = { cx: v.cx, cy: v.cy, half: v.half }; paint(map); },
+  points: () => ({
+    xy: map.xy, n: map.data.n, labels: map.data.labels, colours: map.palette.classes, size: map.size, view: { ...map.view },
+  }),
   costs: () => map.costs.slice(),
   view: () => ({ ...map.view, home: { ...map.home } }),
   zoomAt: (factor, x, y) => zoomAt(map, factor, x - map.overlay.getBoundingClientRect().left, y - map.overlay.getBoundingClientRect().top),
