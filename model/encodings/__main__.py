@@ -1,4 +1,5 @@
-"""`python -m model.encodings`: write the test-set encodings cache of the named models, or of all.
+"""`python -m model.encodings`: write the test-set encodings cache of the named models, or of all
+(with --train, the training set's too: the latent map shows both when the data is on the machine).
 
 Reads `VAE_WEIGHTS_DIR`, `VAE_DATA_DIR` and `VAE_CACHE_DIR` like the server does; flags override them.
 """
@@ -24,6 +25,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("names", nargs="*", help="model names (default with --all: every model)")
     p.add_argument("--all", action="store_true", help="every model in the weights folder")
     p.add_argument("--force", action="store_true", help="recompute even when the cache is current")
+    p.add_argument("--train", action="store_true", help="the training split's encodings too")
     p.add_argument("--weights-dir", type=Path, default=None, help="default: $VAE_WEIGHTS_DIR or weights/")
     p.add_argument("--data-dir", type=Path, help=f"holds mnist/, fashion-mnist/ (default: ${DATA_ENV})")
     p.add_argument("--cache-dir", type=Path, default=os.environ.get(CACHE_ENV) or None,
@@ -41,20 +43,21 @@ def main(argv: list[str] | None = None) -> int:
     cache = EncodingCache(cache_dir=args.cache_dir or args.weights_dir, data_dir=args.data_dir)
     failed = 0
     for name in args.names:
-        path = cache_path(cache.cache_dir, name)
-        if args.force:
-            path.unlink(missing_ok=True)
-        start = time.perf_counter()
-        try:
-            card = read_card(name, args.weights_dir)
-            enc = cache.get(load(name, "cpu", folder=args.weights_dir), card).encodings
-        except (EncodingsUnavailable, FileNotFoundError, CardError) as e:
-            print(e, file=sys.stderr)
-            failed += 1
-            continue
-        size = f"{path.stat().st_size / 1024:.0f} KiB" if path.is_file() else "not written"
-        print(f"{name}: {enc.count} x {enc.latent_dim} means -> {path} ({size}, "
-              f"{time.perf_counter() - start:.1f} s)")
+        for split in ("test", "train") if args.train else ("test",):
+            path = cache_path(cache.cache_dir, name, split)
+            if args.force:
+                path.unlink(missing_ok=True)
+            start = time.perf_counter()
+            try:
+                card = read_card(name, args.weights_dir)
+                enc = cache.get(load(name, "cpu", folder=args.weights_dir), card, split).encodings
+            except (EncodingsUnavailable, FileNotFoundError, CardError) as e:
+                print(e, file=sys.stderr)
+                failed += 1
+                continue
+            size = f"{path.stat().st_size / 1024:.0f} KiB" if path.is_file() else "not written"
+            print(f"{name} ({split}): {enc.count} x {enc.latent_dim} means -> {path} ({size}, "
+                  f"{time.perf_counter() - start:.1f} s)")
     return 1 if failed else 0
 
 

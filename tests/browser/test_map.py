@@ -332,3 +332,34 @@ def test_the_link_restores_the_map_view(page: Any) -> None:
     assert w["cx"] == pytest.approx(v["cx"], abs=1e-3 * v["half"])
     other.locator("#z0").fill("1")  # moving a slider keeps the map's part of the URL
     expect(other).to_have_url(re.compile(r"z=1,0.*&map="))
+
+
+@pytest.fixture
+def touch(browser: Any, server: str) -> Iterator[Any]:
+    """A touch screen, wide enough for the map beside its panel."""
+    yield from open_page(browser, server, 800, 900, has_touch=True)
+
+
+def fingers(cdp: Any, kind: str, *points: tuple[float, float]) -> None:
+    """Touches through the DevTools protocol, one id per finger, as a touch screen sends them."""
+    spots = [{"x": x, "y": y, "id": k} for k, (x, y) in enumerate(points)]
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": spots})
+
+
+def test_a_pinch_zooms_and_a_finger_pans(touch: Any) -> None:
+    open_map(touch, "mnist-z2")
+    home = view(touch)["home"]
+    x, y = centre(touch)
+    cdp = touch.context.new_cdp_session(touch)
+    fingers(cdp, "touchStart", (x - 20, y), (x + 20, y))
+    for k in range(1, 9):
+        fingers(cdp, "touchMove", (x - 20 - 10 * k, y), (x + 20 + 10 * k, y))
+    fingers(cdp, "touchEnd")
+    touch.wait_for_function(f"latentMap.view().half < {home['half']} / 3")  # 40 px apart -> 200 px
+    before = touch.evaluate("latentMap.pointAt(5)")
+    fingers(cdp, "touchStart", (x, y))
+    for k in range(1, 7):
+        fingers(cdp, "touchMove", (x + 10 * k, y + 5 * k))
+    fingers(cdp, "touchEnd")
+    after = touch.evaluate("latentMap.pointAt(5)")
+    assert abs(after["x"] - before["x"] - 60) < 2 and abs(after["y"] - before["y"] - 30) < 2

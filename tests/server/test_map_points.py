@@ -129,3 +129,17 @@ def test_original_png_of_the_training_split(client: TestClient, synthetic_data_d
     r = client.get("/encodings/599/original.png", params={"model": "tiny-z3", "split": "train"})
     img = np.array(Image.open(io.BytesIO(r.content)))
     np.testing.assert_array_equal(img, load_split(synthetic_data_dir, "train").images[599])
+
+
+def test_cli_writes_the_training_split_with_train(
+    weights: Path, synthetic_data_dir: Path, tmp_path: Path
+) -> None:
+    from model.encodings.__main__ import main as encodings_cli
+
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "mnist").symlink_to(synthetic_data_dir, target_is_directory=True)
+    args = ["tiny-z2", "--train", "--weights-dir", str(weights), "--data-dir", str(root)]
+    assert encodings_cli([*args, "--cache-dir", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.glob("*.npz"))
+    assert written == ["tiny-z2.encodings.npz", "tiny-z2.train.encodings.npz"]
