@@ -10,6 +10,10 @@ prints each number next to its target, the median of several repeats.
   the first and wrk on the others, so that the two never take turns on one core.
 - /grid 20x20 and /reconstruct (a 28x28 PNG) p50 latency on one keep-alive connection.
 - server RSS with every shipped model loaded, after the load above; start to first answer.
+- ONNX against native (issue 14): the shipped mnist-z2 and mnist-z10 exported by model/export.py and
+  served beside them from one weights folder; p50 of a lone /decode and of a 20x20 /grid for each,
+  measured in the order native, ONNX, ONNX, native, and the ONNX/native ratios; /decode
+  throughput of the ONNX z=2 model over the native one's (wrk, same script and concurrency).
 """
 
 from __future__ import annotations
@@ -66,10 +70,10 @@ def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
 class Server:
     """`python -m server` on a free port; `started_s` is spawn to the first 200 from /readyz."""
 
-    def __init__(self, cpus: set[int] | None = None) -> None:
+    def __init__(self, cpus: set[int] | None = None, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         t0 = time.perf_counter()
-        env = {**os.environ, "VAE_HOST": "127.0.0.1", "VAE_PORT": str(self.port)}
+        env = {**os.environ, **(env or {}), "VAE_HOST": "127.0.0.1", "VAE_PORT": str(self.port)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server"],
             cwd=ROOT,
@@ -191,20 +195,60 @@ def latencies(server: Server, samples: int) -> tuple[float, float]:
         conn.close()
 
 
+PAIRS = {"mnist-z2": "onnx-mnist-z2", "mnist-z10": "onnx-mnist-z10"}  # native -> its ONNX export
+
+
+def weights_with_onnx(folder: Path) -> Path:
+    """The shipped weights (linked) plus ONNX exports of PAIRS' native models, in `folder`."""
+    from model.export import export
+
+    for f in (ROOT / "weights").iterdir():
+        (folder / f.name).symlink_to(f)
+    for native, onnx in PAIRS.items():
+        export(native, name=onnx, out=folder, weights=ROOT / "weights")
+    return folder
+
+
+def onnx_latencies(server: Server, samples: int) -> dict[str, float]:
+    """ONNX/native p50 ratios of a lone /decode and of a 20x20 /grid, per pair (order N, O, O, N)."""
+    conn = server.connect()
+    found: dict[str, float] = {}
+    try:
+        for native, onnx in PAIRS.items():
+            dim = 2 if native.endswith("z2") else 10
+            z = ",".join(["0.3"] * dim)
+            for kind, path in (("decode", f"/decode?z={z}"), ("grid", f"/grid?steps=20&base={z}")):
+                times: dict[str, list[float]] = {native: [], onnx: []}
+                for name in (native, onnx, onnx, native):
+                    url = f"{path}&model={name}"
+                    times[name].append(p50_ms(lambda u=url: request(conn, "GET", u), samples))  # type: ignore[misc]
+                found[f"onnx-{kind}-z{dim}"] = statistics.mean(times[onnx]) / statistics.mean(times[native])
+                found[f"native-{kind}-z{dim}-ms"] = statistics.mean(times[native])
+                found[f"onnx-{kind}-z{dim}-ms"] = statistics.mean(times[onnx])
+    finally:
+        conn.close()
+    return found
+
+
 def measure(
     server: Server, args: argparse.Namespace, script: Path, wrk_cpus: set[int] | None
 ) -> dict[str, float]:
     """Every number, once, on a freshly started server."""
     grid_ms, recon_ms = latencies(server, args.samples)
     found = {"start": server.started_s, "grid": grid_ms, "recon": recon_ms}
+    found.update(onnx_latencies(server, args.samples))
     if shutil.which("wrk"):
-        runs: dict[str, list[float]] = {"/decode": [], "/healthz": []}
-        for path in ("/decode", "/healthz", "/healthz", "/decode"):
-            lua = script if path == "/decode" else None
-            runs[path].append(wrk_rps(server.port, path, lua, args, wrk_cpus))
+        onnx_script = script.with_name("onnx.lua")
+        onnx_script.write_text(WRK_SCRIPT.replace('"/decode?z="', '"/decode?model=onnx-mnist-z2&z="'))
+        runs: dict[str, list[float]] = {"/decode": [], "/healthz": [], "onnx": []}
+        for path in ("/decode", "/healthz", "onnx", "onnx", "/healthz", "/decode"):
+            lua = {"/decode": script, "onnx": onnx_script}.get(path)
+            url = "/decode" if path == "onnx" else path
+            runs[path].append(wrk_rps(server.port, url, lua, args, wrk_cpus))
         found["decode"] = statistics.mean(runs["/decode"])
         found["healthz"] = statistics.mean(runs["/healthz"])
         found["ratio"] = found["decode"] / found["healthz"]
+        found["onnx-rps"] = statistics.mean(runs["onnx"]) / found["decode"]
     else:
         print("wrk not found (Debian: apt-get install -y wrk): no throughput numbers", file=sys.stderr)
     found["rss"], found["peak"] = server.rss_mb()
@@ -219,8 +263,12 @@ def run(args: argparse.Namespace) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "decode.lua"
         script.write_text(WRK_SCRIPT)
+        weights = Path(tmp) / "weights"
+        weights.mkdir()
+        weights_with_onnx(weights)
+        env = {"VAE_WEIGHTS_DIR": str(weights), "VAE_RELOAD_SECONDS": "0"}
         for i in range(args.repeats):
-            server = Server(server_cpus)
+            server = Server(server_cpus, env)
             try:
                 for key, value in measure(server, args, script, wrk_cpus).items():
                     results.setdefault(key, []).append(value)
@@ -239,6 +287,15 @@ ROWS = [  # label, key, target (ratio: at least; others: at most), format
     ("server RSS, all models loaded, MB", "rss", 400.0, "{:.0f}"),
     ("  peak RSS during the run, MB", "peak", None, "{:.0f}"),
     ("start to first answer, s", "start", 3.0, "{:.2f}"),
+    ("ONNX / native, /decode p50, z=2", "onnx-decode-z2", 1.5, "{:.2f}"),
+    ("  native /decode p50 ms, z=2", "native-decode-z2-ms", None, "{:.2f}"),
+    ("  ONNX /decode p50 ms, z=2", "onnx-decode-z2-ms", None, "{:.2f}"),
+    ("ONNX / native, /decode p50, z=10", "onnx-decode-z10", 1.5, "{:.2f}"),
+    ("ONNX / native, /grid 20x20 p50, z=2", "onnx-grid-z2", 1.5, "{:.2f}"),
+    ("  native /grid 20x20 p50 ms, z=2", "native-grid-z2-ms", None, "{:.2f}"),
+    ("  ONNX /grid 20x20 p50 ms, z=2", "onnx-grid-z2-ms", None, "{:.2f}"),
+    ("ONNX / native, /grid 20x20 p50, z=10", "onnx-grid-z10", 1.5, "{:.2f}"),
+    ("ONNX z=2 /decode req/s over native's", "onnx-rps", 0.67, "{:.3f}"),
 ]
 
 
@@ -254,7 +311,7 @@ def report(results: dict[str, list[float]]) -> None:
         if target is None:
             print(f"{label:42} {fmt.format(value):>8}")
             continue
-        at_least = key == "ratio"
+        at_least = key in ("ratio", "onnx-rps")
         ok = value >= target if at_least else value <= target
         goal = f"{'>=' if at_least else '<='} {target:g}"
         print(f"{label:42} {fmt.format(value):>8}  {goal:>8}  {'yes' if ok else 'NO'}")

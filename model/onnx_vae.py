@@ -37,6 +37,10 @@ def _session(data: bytes, path: Path, device: torch.device) -> Any:
         providers.insert(0, "CUDAExecutionProvider")
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: a refused file gets our one log line, not ORT's
+    # as many threads as torch uses (the server sets 1 per worker): ORT's default, one per core,
+    # would contend with the other workers and with torch (a 20x20 grid took 2x as long, pinned)
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
     try:
         return ort.InferenceSession(data, sess_options=options, providers=providers)
     except Exception as e:  # onnxruntime raises its own exception types for every kind of bad file
