@@ -100,9 +100,10 @@ ModelDep = Annotated[LoadedModel, Depends(get_model)]
 EncodingsDep = Annotated[EncodingCache, Depends(get_encodings)]
 
 
-async def get_slider_z(request: Request, model: ModelDep, settings: SettingsDep) -> list[float]:
-    """The slider form's `z0` .. `z{dim-1}` (one field per dimension, so not declared one by one)."""
-    return slider_z(request.query_params, dim=model.latent_dim, bound=settings.z_bound)
+async def get_slider_z(request: Request, model: ModelDep) -> list[float]:
+    """The slider form's `z0` .. `z{dim-1}` (one field per dimension, so not declared one by one),
+    within the page's one z range."""
+    return slider_z(request.query_params, dim=model.latent_dim)
 
 
 SliderZ = Annotated[list[float], Depends(get_slider_z)]

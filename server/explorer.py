@@ -12,7 +12,7 @@ from model import latent
 from server import render
 from server.decoding import Reconstruction
 from server.registry import LoadedModel
-from server.view import Grid, snap
+from server.view import Grid, beyond_notice, snap
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,18 @@ class Upload:
         return cls(*(render.data_url(render.image_png(images)) for images in (r.input, r.image)))
 
 
-def landing(r: Reconstruction) -> list[float]:
-    """Where an upload lands on the sliders: its latent mean, snapped."""
-    return [snap(v) for v in r.mean[0].tolist()]
+def landing(r: Reconstruction) -> tuple[list[float], str | None]:
+    """Where an upload lands on the sliders: its latent mean, snapped; and the notice when some of it
+    lies beyond the sliders' range."""
+    mean = r.mean[0].tolist()
+    return [snap(v) for v in mean], beyond_notice(mean, "Your image's latent mean")
 
 
-def sample_sliders(dim: int, temperature: float) -> list[float]:
-    """A fresh draw from the prior N(0, t^2 I), snapped onto the sliders."""
-    draw = latent.sample_prior(1, dim, seed=secrets.randbits(63), temperature=temperature)
-    return [snap(v) for v in draw[0].tolist()]
+def sample_sliders(dim: int, temperature: float) -> tuple[list[float], str | None]:
+    """A fresh draw from the prior N(0, t^2 I), snapped onto the sliders; and the notice when some
+    values fell beyond the sliders' range (at temperature 2, about one in eight)."""
+    draw = latent.sample_prior(1, dim, seed=secrets.randbits(63), temperature=temperature)[0].tolist()
+    return [snap(v) for v in draw], beyond_notice(draw, f"Sampled at temperature {temperature:g}")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Explorer:
     z: list[float]
     grid: Grid | None = None
     upload: Upload | None = None
+    notice: str | None = None  # shown under the sliders: why they do not hold exactly what was asked
 
     @property
     def kl(self) -> list[float | None]:

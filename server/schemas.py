@@ -74,14 +74,15 @@ def element(name: str, i: int) -> str:
     return f"z{i}" if name == "z" else f"{name}'s z{i}"
 
 
-def parse_z(text: str, *, dim: int, bound: float) -> list[float]:
-    """`0.5,-1.2,...` (the page URL's `z`): exactly `dim` numbers, snapped onto the sliders."""
-    return [snap(v) for v in parse_values(text, dim=dim, bound=bound)]
+def parse_z(text: str, *, dim: int) -> list[float]:
+    """`0.5,-1.2,...` (the page URL's `z`): exactly `dim` numbers within the sliders' range
+    (`VIEW.bound`; beyond it is refused, never clamped), rounded to the sliders' step."""
+    return [snap(v) for v in parse_values(text, dim=dim, bound=VIEW.bound)]
 
 
-def slider_z(query: Mapping[str, str], *, dim: int, bound: float) -> list[float]:
-    """The slider form's fields `z0` .. `z{dim-1}`, snapped; a missing one is 0."""
-    return parse_z(",".join(query.get(f"z{i}", "0") for i in range(dim)), dim=dim, bound=bound)
+def slider_z(query: Mapping[str, str], *, dim: int) -> list[float]:
+    """The slider form's fields `z0` .. `z{dim-1}`, as `parse_z`; a missing one is 0."""
+    return parse_z(",".join(query.get(f"z{i}", "0") for i in range(dim)), dim=dim)
 
 
 def parse_base(text: str | None, *, dim: int, bound: float) -> torch.Tensor:

@@ -1,8 +1,11 @@
 """The view's shared values and geometry: the defaults that the API's parameters and the page both
 read (span, steps, temperature), slider snapping, the grid's picture and marker, labels.
 
-One source of truth: `VIEW.bound` is the sliders' range, the default grid's range and the default
-span of `/grid` and `/traverse`; `VIEW.grid_steps` is both the page's grid and `/grid`'s default.
+One source of truth: `VIEW.bound` is the page's one z range (the sliders, the grid's range fields,
+the URL's `z` and the latent map's view), the default grid's range and the default span of `/grid` and
+`/traverse`; `VIEW.grid_steps` is both the page's grid and `/grid`'s default. A value typed beyond
+the range is refused; a point that lands beyond it (a sample, an upload's mean) is held at the edge
+and `beyond_notice` says so.
 Nothing here parses a request (server.schemas does) or writes HTML (templates/ do).
 """
 
@@ -39,6 +42,19 @@ VIEW = ViewDefaults()
 def snap(value: float) -> float:
     """Clamp to the slider range and round to its step, so that sliders, URL and image agree."""
     return round(min(max(value, -VIEW.bound), VIEW.bound), VIEW.decimals) + 0.0  # + 0.0: no -0.0
+
+
+def beyond_notice(values: list[float], source: str) -> str | None:
+    """What `source` ("Sampled at temperature 2") should be told when some of `values` lie beyond the
+    sliders' range and will be shown at its edge; None when all are within. static/app.js words a map
+    point or a drawing that lands beyond the range the same way."""
+    out = [(i, v) for i, v in enumerate(values) if abs(v) > VIEW.bound]
+    if not out:
+        return None
+    listed = ", ".join(f"z{i} = {v:.2f}" for i, v in out[:4])
+    listed += f" and {len(out) - 4} more" if len(out) > 4 else ""
+    verb, them = ("lies", "it is") if len(out) == 1 else ("lie", "they are")
+    return f"{source}: {listed} {verb} beyond the sliders' range ±{VIEW.bound:g}; {them} shown at the edge."
 
 
 def fmt(value: float) -> str:

@@ -66,6 +66,7 @@
   document.addEventListener("input", (event) => {
     const target = event.target;
     if (target.type === "range") showValue(target);
+    if (event.isTrusted && target.closest?.("#sliders")) notice(""); // a notice about the last jump is stale
     if (target.closest?.("#z-form")) {
       if (target.id === "z-form") sliders().forEach(showValue); // new sliders were swapped in
       placeMarker();
@@ -78,14 +79,37 @@
   });
 
   // Every slider to `detail.z` at once (a map point, a drawing's mean); each range input clamps and
-  // rounds its value to its own range and step, as the server's `snap` does.
+  // rounds its value to its own range and step, as the server's `snap` does. A value beyond the
+  // range is said, never silently changed: `detail.source` names where it came from.
   document.addEventListener("vae:set-z", (event) => {
     const all = sliders();
     event.detail.z.forEach((v, i) => {
       if (all[i]) all[i].value = v;
     });
+    notice(beyond(event.detail.z, +(all[0]?.max || 0), event.detail.source || "The chosen point"));
     byId("z-form")?.dispatchEvent(new Event("input", { bubbles: true }));
   });
+
+  // As the server's `beyond_notice` (server/view.py) words it.
+  function beyond(z, bound, source) {
+    const out = z.map((v, i) => [i, v]).filter(([, v]) => Math.abs(v) > bound);
+    if (!out.length) return "";
+    let listed = out.slice(0, 4).map(([i, v]) => `z${i} = ${v.toFixed(2)}`).join(", ");
+    if (out.length > 4) listed += ` and ${out.length - 4} more`;
+    const [verb, them] = out.length === 1 ? ["lies", "it is"] : ["lie", "they are"];
+    return `${source}: ${listed} ${verb} beyond the sliders' range ±${bound}; ${them} shown at the edge.`;
+  }
+  function notice(text) {
+    const slot = byId("z-message");
+    if (!slot) return;
+    slot.replaceChildren();
+    if (!text) return;
+    const p = document.createElement("p");
+    p.className = "notice";
+    p.setAttribute("role", "status");
+    p.textContent = text;
+    slot.append(p);
+  }
 
   // A reply for a part of the page that was replaced meanwhile (a model switch) has nowhere to go.
   document.addEventListener("htmx:beforeSwap", (event) => {

@@ -6,6 +6,7 @@
   "use strict";
 
   const INK = 0.065; // stroke width / pad width: MNIST strokes are about 2 px of a 20 px digit
+  const HINT = "Each stroke is encoded like an upload.";
   const byId = (id) => document.getElementById(id);
 
   let pad = null; // the pad on the page now; a model switch brings a new one
@@ -37,7 +38,7 @@
     for (const s of p.strokes) {
       ctx.beginPath();
       ctx.moveTo(s[0], s[1]);
-      for (let k = 0; k < s.length; k += 2) ctx.lineTo(s[k], s[k + 1]); // k = 0 too: a tap leaves a dot
+      for (let k = 2; k < s.length; k += 2) ctx.lineTo(s[k], s[k + 1]);
       ctx.stroke();
     }
     byId("draw-undo").disabled = byId("draw-clear").disabled = p.strokes.length === 0;
@@ -81,12 +82,22 @@
     if (event.target.id === "draw" && pad?.stroke) extend(pad, event);
   });
 
+  // A tap (a stroke that stays within one ink width) leaves no ink worth encoding: preprocessing
+  // would blow a dot up into a blob. It is dropped, said so, and changes nothing else.
+  function isTap(p, s) {
+    const xs = s.filter((_, k) => k % 2 === 0), ys = s.filter((_, k) => k % 2 === 1);
+    const extent = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+    return extent < p.canvas.width * INK;
+  }
+
   function finish(event) {
     if (event.target.id !== "draw" || !pad?.stroke) return;
-    pad.strokes.push(pad.stroke);
+    const tap = isTap(pad, pad.stroke);
+    if (!tap) pad.strokes.push(pad.stroke);
     pad.stroke = null;
     paint(pad);
-    encode(pad);
+    byId("draw-hint").textContent = tap ? "A tap draws nothing: press and move to draw a stroke." : HINT;
+    if (!tap) encode(pad);
   }
   document.addEventListener("pointerup", finish);
   document.addEventListener("pointercancel", finish);
@@ -147,7 +158,7 @@
     byId("draw-reconstruction").src = body.reconstruction;
     result.querySelector(".pair").hidden = false;
     result.dataset.z = body.mean.map((v) => +v.toFixed(3)).join(",");
-    document.dispatchEvent(new CustomEvent("vae:set-z", { detail: { z: body.mean } }));
+    document.dispatchEvent(new CustomEvent("vae:set-z", { detail: { z: body.mean, source: "Your drawing's latent mean" } }));
     document.dispatchEvent(new CustomEvent("vae:sources"));
   }
 

@@ -55,7 +55,7 @@ async def index(
         found = find_model(request, None)
     at = [0.0] * found.latent_dim
     try:
-        at = parse_z(z, dim=found.latent_dim, bound=settings.z_bound) if z is not None else at
+        at = parse_z(z, dim=found.latent_dim) if z is not None else at
     except HTTPException as e:
         notices.append(f"{e.detail}. Starting from zeros.")
     state = Explorer(found, at, grid=default_grid(found.latent_dim))
@@ -81,8 +81,10 @@ async def sliders(
     ] = VIEW.temperature,
 ) -> HTMLResponse:
     """New slider values: `action=sample` (a prior draw at `temperature`) or `action=reset` (zeros)."""
-    z = sample_sliders(model.latent_dim, temperature) if action == "sample" else [0.0] * model.latent_dim
-    return html(request, "partials/sliders.html", headers=AFTER_Z_SWAP, s=Explorer(model, z))
+    z, notice = [0.0] * model.latent_dim, None
+    if action == "sample":
+        z, notice = sample_sliders(model.latent_dim, temperature)
+    return html(request, "partials/sliders.html", headers=AFTER_Z_SWAP, s=Explorer(model, z, notice=notice))
 
 
 @router.get("/fragments/grid", response_class=HTMLResponse)
@@ -93,7 +95,7 @@ async def grid(
 ) -> HTMLResponse:
     """The grid image for the grid form's dimensions and range, around the slider form's z."""
     shown = Grid(x=gx, y=gy, lo=lo, hi=hi, steps=steps)
-    if problem := shown.problem(model.latent_dim, max_steps=settings.max_steps, bound=settings.z_bound):
+    if problem := shown.problem(model.latent_dim, max_steps=settings.max_steps, bound=VIEW.bound):
         raise invalid(problem)
     return html(request, "partials/grid.html", s=Explorer(model, z, grid=shown))
 
@@ -111,5 +113,6 @@ async def upload(
     """An uploaded image (multipart field `image`): its preprocessed input and reconstruction, and
     new sliders at its latent mean. Bad uploads answer their 4xx with the reason, shown by the control."""
     shown = decoder.reconstruct(model, await load_input(request, settings, model))
-    state = Explorer(model, landing(shown), upload=Upload.of(shown))
+    z, notice = landing(shown)
+    state = Explorer(model, z, upload=Upload.of(shown), notice=notice)
     return html(request, "partials/upload.html", headers=AFTER_Z_SWAP, s=state)

@@ -60,9 +60,42 @@ def test_index_restores_z_from_the_url(pages: TestClient) -> None:
     assert 'data-z="1.25,-0.5"' in r.text
 
 
-def test_index_snaps_z_onto_the_sliders(pages: TestClient) -> None:
-    r = pages.get("/", params={"model": "mnist-z2", "z": "0.123456,7"})
-    assert sliders(r.text) == {"z0": "0.12", "z1": "3"}
+def test_index_rounds_z_to_the_sliders_step(pages: TestClient) -> None:
+    r = pages.get("/", params={"model": "mnist-z2", "z": "0.123456,-2.999"})
+    assert sliders(r.text) == {"z0": "0.12", "z1": "-3"}
+
+
+def test_index_refuses_a_z_beyond_the_sliders_range_with_a_notice(pages: TestClient) -> None:
+    r = pages.get("/", params={"model": "mnist-z2", "z": "5,-7"})
+    assert r.status_code == 200 and 'class="notice"' in r.text
+    assert "z0 is 5" in r.text and "|value| &lt;= 3" in r.text and "Starting from zeros" in r.text
+    assert sliders(r.text) == {"z0": "0", "z1": "0"}  # not silently clamped to (3, -3)
+
+
+def test_slider_fragments_refuse_a_value_beyond_the_sliders_range(pages: TestClient) -> None:
+    r = pages.get("/fragments/decoded", params={"model": "mnist-z2", "z0": "4", "z1": "0"}, headers=HX)
+    assert r.status_code == 422 and "z0 is 4" in r.text
+
+
+def test_grid_fragment_refuses_a_range_beyond_the_sliders(pages: TestClient) -> None:
+    r = pages.get("/fragments/grid", params={"model": "mnist-z2", "lo": "-10", "hi": "10"}, headers=HX)
+    assert r.status_code == 422 and "within ±3" in r.text
+    page = pages.get("/", params={"model": "mnist-z2"}).text
+    assert re.search(r'name="lo"[^>]*min="-3"[^>]*max="3"', page), "the browser refuses it too"
+
+
+def test_sample_fragment_says_when_values_fall_beyond_the_sliders(pages: TestClient) -> None:
+    params = {"model": "mnist-z10", "action": "sample", "temperature": "2"}
+    for _ in range(40):  # at t = 2, a draw of 10 has a value beyond ±3 three times in four
+        r = pages.get("/fragments/sliders", params=params)
+        if "beyond the sliders" in r.text:
+            break
+    else:
+        pytest.fail("40 draws at temperature 2 never went beyond ±3")
+    notice = re.search(r'<p class="notice" role="status">([^<]*)</p>', r.text).group(1)  # type: ignore[union-attr]
+    held = {k for k, v in sliders(r.text).items() if abs(float(v)) == 3}
+    named = set(re.findall(r"(z\d+) = ", notice))
+    assert notice.startswith("Sampled at temperature 2: ") and named and named <= held
 
 
 def test_index_explains_a_bad_z_and_starts_from_zeros(pages: TestClient) -> None:
