@@ -14,7 +14,7 @@ from typing import Any
 
 from model.card import ModelCard
 from model.data import CLASS_NAMES
-from server.view import VIEW
+from server.view import VIEW, nice_ticks
 
 CURVE_BOX = (320, 120)  # the training curve's SVG viewBox, width x height
 
@@ -31,7 +31,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class Curve:
-    """The training curve as SVG polylines in a `width` x `height` box, y downward, over [lo, hi] nats."""
+    """The training curve as SVG polylines in a `width` x `height` box, y downward, over [lo, hi] nats,
+    with round numbers on both axes as (percent along the axis, label): y from the top, x from the left."""
 
     train: str  # "x,y x,y ..." per epoch
     test: str
@@ -40,8 +41,15 @@ class Curve:
     hi: float
     first: tuple[float, float]  # (train, test) after the first epoch
     last: tuple[float, float]  # and after the last
+    yticks: list[tuple[float, str]]
+    xticks: list[tuple[float, str]]
     width: int = CURVE_BOX[0]
     height: int = CURVE_BOX[1]
+
+    @property
+    def clipped(self) -> bool:
+        """Whether the first epoch lies above the chart (it is drawn off the top, and said so)."""
+        return max(self.first) > self.hi
 
 
 def _numbers(values: Any) -> list[float] | None:
@@ -87,7 +95,15 @@ def training_curve(card: ModelCard) -> Curve | None:
             f"{k / n * width:.1f},{(hi - v) / (hi - lo) * height:.1f}" for k, v in enumerate(values)
         )
 
-    return Curve(points(train), points(test), len(train), lo, hi, (train[0], test[0]), (train[-1], test[-1]))
+    yticks = [(100 * (hi - v) / (hi - lo), f"{v:g}") for v in nice_ticks(lo, hi, most=5)]
+    epochs = len(train)
+    marks = [1.0, *nice_ticks(1, epochs, most=6)]
+    xticks = [(100 * (e - 1) / (epochs - 1), f"{e:g}") for e in marks if e >= 1]
+    xticks = [t for k, t in enumerate(xticks) if k == 0 or t[0] - xticks[0][0] > 6]  # no "1" over "0"
+    return Curve(
+        points(train), points(test), epochs, lo, hi, (train[0], test[0]), (train[-1], test[-1]),
+        yticks=yticks, xticks=xticks,
+    )
 
 
 def losses(card: ModelCard) -> list[tuple[str, float, str]]:

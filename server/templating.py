@@ -25,6 +25,7 @@ def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=TEMPLATES)
     t.env.globals.update(
         view=view.VIEW, accepted=ACCEPTED_TEXT, fmt=view.fmt, csv=view.csv, traverse_url=view.traverse_url,
+        traverse_offsets=view.traverse_offsets,
         model_label=view.model_label, dataset_label=view.dataset_label, kl_bars=insight.kl_bars,
         training_curve=insight.training_curve, losses=insight.losses, class_names=insight.class_names,
     )

@@ -11,6 +11,7 @@ Nothing here parses a request (server.schemas does) or writes HTML (templates/ d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -62,6 +63,17 @@ def fmt(value: float) -> str:
     return f"{value:.{VIEW.decimals}f}".rstrip("0").rstrip(".") if value else "0"
 
 
+def nice_ticks(lo: float, hi: float, most: int = 7) -> list[float]:
+    """Round values (steps of 1, 2 or 5 times a power of ten) within [lo, hi], at most `most` of them:
+    the numbers on the grid's axes and the training curve's."""
+    lo, hi = min(lo, hi), max(lo, hi)
+    span = hi - lo or 1.0
+    power = 10.0 ** math.floor(math.log10(span / most))
+    step = next(m * power for m in (1, 2, 5, 10) if span / (m * power) <= most - 1)
+    first = math.ceil(lo / step - 1e-9)
+    return [round(k * step, 10) + 0.0 for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+
+
 def csv(z: list[float]) -> str:
     return ",".join(fmt(v) for v in z)
 
@@ -98,6 +110,14 @@ class Grid:
         query = {"model": model, f"z{self.x}": span, f"z{self.y}": span, "steps": self.steps}
         return "/grid?" + urlencode({**query, "base": csv(base)})
 
+    def at(self, value: float) -> float:
+        """Where `value` falls along either axis of the picture, in percent (cell centres, as `marker`)."""
+        return 100 * ((value - self.lo) / (self.hi - self.lo) * (self.steps - 1) + 0.5) / self.steps
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """Round numbers along the axes, as (percent along the picture, label); the same both ways."""
+        return [(self.at(v), fmt(v)) for v in nice_ticks(self.lo, self.hi)]
+
     def marker(self, z: list[float]) -> tuple[float, float] | None:
         """Where z falls on the picture, in percent of its width and height; None when outside."""
         # cell k shows lo + k (hi - lo) / (steps - 1) and covers [k, k + 1] / steps of the picture
@@ -113,6 +133,12 @@ def default_grid(dim: int) -> Grid | None:
 def traverse_url(model: str, z: list[float]) -> str:
     query = {"model": model, "base": csv(z), "span": fmt(VIEW.traverse_span), "steps": VIEW.traverse_steps}
     return "/traverse?" + urlencode(query)
+
+
+def traverse_offsets() -> list[tuple[float, str]]:
+    """The traversal's columns, offsets from each row's current value: (percent along, "+1.5")."""
+    columns = Grid(lo=-VIEW.traverse_span, hi=VIEW.traverse_span, steps=VIEW.traverse_steps)
+    return [(pos, ("+" if label[0] not in "-0" else "") + label) for pos, label in columns.ticks()]
 
 
 def dataset_label(card: ModelCard) -> str:

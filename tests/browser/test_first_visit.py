@@ -5,25 +5,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import open_page
+from tests.browser.conftest import app_env, open_page
+from tests.browser.harness import serve
+from tests.browser.test_beyond import HISTORY, KL_Z10, write_models
 from tests.browser.test_explorer import slider_values
 
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Iterator[str]:
+    """Tiny models whose cards have a training history and KL per dimension (z2 and z5 of mnist-z10
+    inactive), the synthetic test set, and a fashion-z2 without its test set."""
+    weights = write_models(tmp_path_factory.mktemp("first-visit-weights"))
+    with serve(app_env(tmp_path_factory, weights, data_root)) as url:
+        yield url
+
+
 @pytest.fixture
-def touch(browser: Any, live_server: str) -> Iterator[Any]:
+def page(browser: Any, server: str) -> Iterator[Any]:
+    yield from open_page(browser, server, 1280, 800)
+
+
+@pytest.fixture
+def touch(browser: Any, server: str) -> Iterator[Any]:
     """A phone: 390x844, touch events, a mobile viewport."""
-    yield from open_page(browser, live_server, 390, 844, has_touch=True, is_mobile=True)
-
-
-def views(page: Any, phone: Any) -> list[Any]:
-    return [page, phone]
+    yield from open_page(browser, server, 390, 844, has_touch=True, is_mobile=True)
 
 
 @pytest.fixture(params=["desktop", "phone"])
@@ -56,7 +69,11 @@ def test_a_click_on_the_grids_corner_lands_on_that_cell(any_page: Any) -> None:
     cell = box["width"] / 15
     grid.click(position={"x": box["width"] - cell / 2, "y": cell / 2})  # the top-right cell
     expect(any_page.locator("#decoded")).to_have_attribute("data-z", "3,-3")
-    marker = any_page.locator("#grid-marker").bounding_box()
+    any_page.wait_for_load_state("networkidle")  # the grid is redrawn around the new z
+    expect(any_page.locator("#grid-marker")).to_be_visible()
+    box = grid.bounding_box()
+    marker = any_page.evaluate("""(() => { const r = document.querySelector('#grid-marker')
+        .getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; })()""")
     assert abs(marker["x"] + marker["width"] / 2 - (box["x"] + box["width"] - cell / 2)) < cell / 2
     assert abs(marker["y"] + marker["height"] / 2 - (box["y"] + cell / 2)) < cell / 2
 
@@ -116,11 +133,13 @@ def test_sampling_hot_says_which_values_are_held_at_the_edge(any_page: Any) -> N
     any_page.locator("#temperature").fill("2")
     notice = any_page.locator("#z-message .notice")
     for _ in range(30):  # at t = 2 a draw of ten has a value beyond ±3 three times in four
-        any_page.click("#sample")
-        expect(any_page.locator("#decoded")).to_have_attribute("data-z", ",".join(slider_values(any_page)))
+        with any_page.expect_response(re.compile(r"/fragments/sliders\?")):
+            any_page.click("#sample")
+        any_page.wait_for_timeout(50)  # the swap after the answer
         if notice.count():
             break
     expect(notice).to_be_visible()
+    expect(any_page.locator("#decoded")).to_have_attribute("data-z", ",".join(slider_values(any_page)))
     text = notice.text_content()
     assert text.startswith("Sampled at temperature 2: ")
     for dim in re.findall(r"(z\d+) = ", text):
@@ -134,3 +153,65 @@ def test_sampling_hot_says_which_values_are_held_at_the_edge(any_page: Any) -> N
 def test_a_bad_url_z_is_named_as_the_sliders_name_it(page: Any, z: str, said: str) -> None:
     page.goto(f"/?model=mnist-z2&z={z}")
     expect(page.locator(".explorer > .notice")).to_contain_text(said)
+
+
+# ---- 5, 6. numbers on the axes; traversal rows labelled ---------------------------------------
+
+
+def centre(box: dict[str, float]) -> tuple[float, float]:
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def test_grid_axes_carry_numbers_where_those_values_fall(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2")
+    grid = any_page.locator("#grid")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    xs, ys = any_page.locator(".grid-axes .ticks-x li"), any_page.locator(".grid-axes .ticks-y li")
+    expect(xs).to_have_text(["-3", "-2", "-1", "0", "1", "2", "3"])
+    expect(ys).to_have_text(["-3", "-2", "-1", "0", "1", "2", "3"])
+    cell = box["width"] / 15  # 15 cells over -3..3: the value 0 is the centre of cell 7, 3 of cell 14
+    assert abs(centre(xs.nth(3).bounding_box())[0] - (box["x"] + 7.5 * cell)) < 2
+    assert abs(centre(xs.nth(6).bounding_box())[0] - (box["x"] + 14.5 * cell)) < 2
+    assert abs(centre(ys.nth(0).bounding_box())[1] - (box["y"] + 0.5 * cell)) < 2
+    expect(any_page.locator(".grid-axes .axis-name-x")).to_have_text("z0 →")
+    expect(any_page.locator(".grid-axes .axis-name-y")).to_have_text("z1 ↓")
+    any_page.select_option("#grid-form [name=gx]", "1")
+    any_page.select_option("#grid-form [name=gy]", "0")
+    expect(any_page.locator(".grid-axes .axis-name-x")).to_have_text("z1 →")
+
+
+def test_training_curve_has_numbers_on_both_axes_and_says_what_is_off_the_top(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z10")
+    chart = any_page.locator(".curve-chart")
+    chart.scroll_into_view_if_needed()
+    labels = chart.locator(".ticks-y li")
+    ys = [float(t) for t in labels.all_text_contents()]
+    heights = [labels.nth(k).bounding_box()["y"] for k in range(len(ys))]
+    assert len(ys) >= 2 and sorted(ys, key=lambda v: heights[ys.index(v)]) == sorted(ys, reverse=True)
+    assert min(HISTORY["train"] + HISTORY["test"]) - 5 <= ys[-1] and ys[0] <= max(HISTORY["train"][1:]) + 5
+    xs = chart.locator(".ticks-x li").all_text_contents()
+    assert xs[0] == "1" and int(xs[-1]) <= len(HISTORY["train"])
+    expect(chart.locator(".axis-name-x")).to_have_text("epoch")
+    note = any_page.locator(".curve-note")
+    expect(note).to_contain_text("Epoch 1 (200 train, 160 test) is above the chart")
+    svg, label = chart.locator("svg").bounding_box(), chart.locator(".ticks-y li").first.bounding_box()
+    assert label["x"] + label["width"] <= svg["x"] + 1, "the numbers sit beside the chart, not on it"
+
+
+def test_traversal_rows_are_labelled_with_dimension_kl_and_inactive(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z10")
+    image = any_page.locator("#traversal")
+    image.scroll_into_view_if_needed()
+    any_page.wait_for_function("document.querySelector('#traversal').naturalWidth > 0")
+    rows = any_page.locator(".traversal-rows li")
+    expect(rows).to_have_count(10)
+    expect(rows.locator(".row-dim")).to_have_text([f"z{k}" for k in range(10)])
+    for k, kl in enumerate(KL_Z10):
+        expect(rows.nth(k).locator(".row-kl")).to_have_text("inactive" if kl < 0.05 else f"KL {kl:.1f}")
+    expect(any_page.locator(".traversal-rows li.inactive")).to_have_count(2)
+    box = image.bounding_box()
+    for k in (0, 5, 9):  # each label beside its row of the picture
+        assert abs(centre(rows.nth(k).bounding_box())[1] - (box["y"] + (k + 0.5) * box["height"] / 10)) < 3
+    offsets = any_page.locator(".traversal-figure .ticks-x li")
+    expect(offsets).to_have_text(["-3", "-2", "-1", "0", "+1", "+2", "+3"])

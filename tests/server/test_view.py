@@ -33,3 +33,26 @@ def test_snap_keeps_values_on_the_sliders() -> None:
     assert str(snap(-0.0001)) == "0.0"  # no "-0" in a URL or a slider
 
 
+
+
+def test_nice_ticks_are_round_values_within_the_range() -> None:
+    from server.view import nice_ticks
+
+    assert nice_ticks(-3, 3) == [-3, -2, -1, 0, 1, 2, 3]
+    assert nice_ticks(-10, 10) == [-10, -5, 0, 5, 10]
+    assert nice_ticks(94, 134, most=5) == [100, 110, 120, 130]
+
+
+def test_grid_ticks_sit_where_their_values_are_drawn() -> None:
+    ticks = dict((label, pos) for pos, label in Grid(lo=-3, hi=3, steps=15).ticks())
+    assert ticks["0"] == 50 and abs(ticks["3"] - 100 * 14.5 / 15) < 1e-9  # cell centres, as the marker
+
+
+def test_beyond_notice_names_the_values_held_at_the_edge() -> None:
+    from server.view import beyond_notice
+
+    assert beyond_notice([0.5, -2.9], "Sampled") is None
+    assert beyond_notice([3.41, 0, -4], "Sampled at temperature 2") == (
+        "Sampled at temperature 2: z0 = 3.41, z2 = -4.00 lie beyond the sliders' range ±3; "
+        "they are shown at the edge."
+    )
