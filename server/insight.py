@@ -95,7 +95,7 @@ def training_curve(card: ModelCard) -> Curve | None:
             f"{k / n * width:.1f},{(hi - v) / (hi - lo) * height:.1f}" for k, v in enumerate(values)
         )
 
-    yticks = [(100 * (hi - v) / (hi - lo), f"{v:g}") for v in nice_ticks(lo, hi, most=5)]
+    yticks = [(100 * (hi - v) / (hi - lo), f"{v:g}") for v in nice_ticks(lo, hi, most=6)]
     epochs = len(train)
     marks = [1.0, *nice_ticks(1, epochs, most=6)]
     xticks = [(100 * (e - 1) / (epochs - 1), f"{e:g}") for e in marks if e >= 1]

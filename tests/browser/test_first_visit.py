@@ -215,3 +215,49 @@ def test_traversal_rows_are_labelled_with_dimension_kl_and_inactive(any_page: An
         assert abs(centre(rows.nth(k).bounding_box())[1] - (box["y"] + (k + 0.5) * box["height"] / 10)) < 3
     offsets = any_page.locator(".traversal-figure .ticks-x li")
     expect(offsets).to_have_text(["-3", "-2", "-1", "0", "+1", "+2", "+3"])
+
+
+# ---- 7. a glossary on the page, and three things to try -------------------------------------
+
+GLOSSARY = ["nats", "−ELBO", "reconstruction", "KL", "NLL", "inactive dimension", "temperature"]
+
+
+def test_the_glossary_is_on_the_page_not_in_tooltips(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z10")
+    glossary = any_page.locator("#glossary")
+    glossary.scroll_into_view_if_needed()
+    expect(glossary).to_be_visible()
+    expect(glossary.locator("dt")).to_have_text(GLOSSARY)
+    expect(glossary).to_contain_text("lower is better")
+    for k in range(len(GLOSSARY)):
+        expect(glossary.locator("dd").nth(k)).to_be_visible()
+
+
+def test_try_this_shows_on_a_first_visit_and_stays_closed_once_closed(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2")
+    box = any_page.locator("#try-this")
+    expect(box.locator("li")).to_have_count(3)
+    expect(box.locator("li").first).to_be_visible()
+    box.locator("summary").click()
+    expect(box.locator("li").first).to_be_hidden()
+    any_page.reload()
+    expect(any_page.locator("#try-this li").first).to_be_hidden()
+    any_page.select_option("#model", "mnist-z10")
+    expect(any_page.locator("#sliders input[type=range]")).to_have_count(10)
+    expect(any_page.locator("#try-this li").first).to_be_hidden()
+
+
+# ---- 8. the PCA view's outline explained ---------------------------------------------------
+
+
+def test_the_pca_view_explains_its_outline(page: Any) -> None:
+    page.goto("/?model=mnist-z10")
+    page.locator("#map-panel").scroll_into_view_if_needed()
+    expect(page.locator("#map-panel")).to_have_attribute("data-state", "ready")
+    note = page.locator(".map-pca-note")
+    expect(note).to_be_hidden()
+    page.select_option("#map-view", "pca")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("projected onto the principal plane")
+    page.select_option("#map-view", "axes")
+    expect(note).to_be_hidden()
