@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from model import latent
 from server import render
 from server.decoding import Reconstruction
+from server.link import Path
 from server.registry import LoadedModel
-from server.view import Grid, beyond_notice, snap
+from server.view import VIEW, Grid, beyond_notice, snap
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Explorer:
     grid: Grid | None = None
     upload: Upload | None = None
     notice: str | None = None  # shown under the sliders: why they do not hold exactly what was asked
+    temperature: float = VIEW.temperature  # the Sample button's
+    path: Path = Path()  # the interpolation's endpoints and method, from the page's link
 
     @property
     def kl(self) -> list[float | None]:

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from server import insight, view
+from server import insight, link, view
 from server.preprocess import ACCEPTED_TEXT
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -25,7 +25,7 @@ def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=TEMPLATES)
     t.env.globals.update(
         view=view.VIEW, accepted=ACCEPTED_TEXT, fmt=view.fmt, csv=view.csv, traverse_url=view.traverse_url,
-        traverse_offsets=view.traverse_offsets,
+        traverse_offsets=view.traverse_offsets, path_ends=link.path_ends,
         model_label=view.model_label, dataset_label=view.dataset_label, kl_bars=insight.kl_bars,
         training_curve=insight.training_curve, losses=insight.losses, class_names=insight.class_names,
     )

@@ -30,6 +30,8 @@ class ViewDefaults:
     temperature_max: float = 2.0  # the page's temperature slider; the API allows up to Settings'
     inactive_kl: float = 0.05  # nats: a dimension whose average KL is below this carries no information
     interpolate_steps: int = 10
+    frame_ms: int = 100  # one frame of an animation: the page's player and every GIF
+    export_scale: int = 8  # the page's GIFs and saved PNGs: 28 px images at 8x are 224 px
     samples: int = 16
 
     @property

@@ -16,7 +16,8 @@
     if (!canvas) return null;
     if (pad?.canvas !== canvas) {
       pad?.abort?.abort();
-      pad = { canvas, strokes: [], stroke: null, abort: null };
+      const strokes = pad?.strokes || []; // a model switch keeps the drawing (link.js: vae:model)
+      pad = { canvas, strokes, stroke: null, abort: null };
       paint(pad);
     }
     return pad;
@@ -122,7 +123,9 @@
   }
 
   // Only the latest drawing's answer counts: a new stroke aborts the request before it.
-  async function encode(p) {
+  // `follow`: the sliders move to the answer's mean (not when a model switch re-encodes a drawing
+  // that did not set them last).
+  async function encode(p, follow = true) {
     p.abort?.abort();
     const abort = (p.abort = new AbortController());
     const blob = await new Promise((resolve) => p.canvas.toBlob(resolve, "image/png"));
@@ -140,10 +143,10 @@
       answer = { ok: false, body: { detail: "The server cannot be reached." } };
     }
     if (abort.signal.aborted || pad !== p) return;
-    show(answer);
+    show(answer, follow);
   }
 
-  function show({ ok, body }) {
+  function show({ ok, body }, follow) {
     const result = byId("draw-result");
     result.querySelector(".message")?.remove();
     if (!ok) {
@@ -158,10 +161,17 @@
     byId("draw-reconstruction").src = body.reconstruction;
     result.querySelector(".pair").hidden = false;
     result.dataset.z = body.mean.map((v) => +v.toFixed(3)).join(",");
-    document.dispatchEvent(new CustomEvent("vae:set-z", { detail: { z: body.mean, source: "Your drawing's latent mean" } }));
+    if (follow) {
+      const detail = { z: body.mean, source: "Your drawing's latent mean", from: "draw" };
+      document.dispatchEvent(new CustomEvent("vae:set-z", { detail }));
+    }
     document.dispatchEvent(new CustomEvent("vae:sources"));
   }
 
   current();
   document.addEventListener("htmx:afterSettle", current);
+  document.addEventListener("vae:model", (event) => {
+    const p = current();
+    if (p?.strokes.length) encode(p, event.detail.follow);
+  });
 })();

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 import torch
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from model import latent
@@ -64,8 +65,12 @@ def answer(
     return cached(request, model.identity, render, media_type=media_type, max_age=settings.cache_max_age)
 
 
-def picture(decoder: Decoder, model: LoadedModel, z: torch.Tensor, cols: int) -> bytes:
-    return render.png(render.tile(decoder.many(model, z), cols))
+def picture(
+    decoder: Decoder, model: LoadedModel, z: torch.Tensor, cols: int, size: int | None = None
+) -> bytes:
+    """The decoded images of z, `cols` a row; `size` upscales each image's edge to that many pixels."""
+    mosaic = render.tile(decoder.many(model, z), cols)
+    return render.png(mosaic, size=size and size * max(cols, -(-len(z) // cols)))
 
 
 class DecodeQuery(BaseModel):
@@ -190,18 +195,28 @@ async def interpolate(
     to: Annotated[str, Query(description=f"where the path ends: {Z}")],
     steps: Steps = VIEW.interpolate_steps,
     method: Literal["linear", "slerp"] = "linear",
-    format: Literal["png", "gif"] = "png",
+    format: Literal["png", "gif", "json"] = "png",
+    size: Annotated[
+        int | None, Query(ge=1, description="each image's edge in pixels, nearest neighbour (at most 512 by "
+                          "default); default the model's own, 28")
+    ] = None,
 ) -> Response:
-    """A strip of `steps` images from `from` to `to`, or a looping GIF that goes there and back."""
+    """A strip of `steps` images from `from` to `to`, a looping GIF that goes there and back (one frame
+    every 100 ms, as the page plays it), or as JSON the path's latent vectors (`{"path": [[...], ...]}`)."""
     check_cap("steps", steps, settings.max_steps)
     check_images(steps, settings.max_images)
+    if size is not None:
+        check_cap("size", size, settings.max_size)
     a = parse_vector(start, dim=model.latent_dim, bound=settings.z_bound, name="from")
     b = parse_vector(to, dim=model.latent_dim, bound=settings.z_bound, name="to")
     path = latent.interpolate(a, b, steps, method)
 
     def animate() -> bytes:
-        return render.gif(render.to_uint8(latent.there_and_back(decoder.many(model, path))))
+        frames = render.to_uint8(latent.there_and_back(decoder.many(model, path)))
+        return render.gif(frames, duration_ms=VIEW.frame_ms, size=size)
 
+    if format == "json":
+        return JSONResponse({"path": [[round(v, 6) for v in row] for row in path.tolist()]})
     if format == "gif":
         return answer(request, model, settings, animate, GIFResponse.media_type)
-    return answer(request, model, settings, functools.partial(picture, decoder, model, path, steps))
+    return answer(request, model, settings, functools.partial(picture, decoder, model, path, steps, size))

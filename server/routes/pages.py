@@ -19,11 +19,12 @@ from server.decoding import Decoder
 from server.deps import DecoderDep, ModelDep, RegistryDep, SettingsDep, SliderZ, find_model
 from server.errors import errors_to
 from server.explorer import Explorer, Upload, landing, sample_sliders
+from server.link import read_link
 from server.registry import LoadedModel
 from server.schemas import invalid, parse_z
 from server.templating import html
 from server.uploads import load_input
-from server.view import VIEW, Grid, default_grid
+from server.view import VIEW, Grid
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -45,8 +46,9 @@ async def index(
     request: Request, registry: RegistryDep, settings: SettingsDep, decoder: DecoderDep,
     model: str | None = None, z: str | None = None,
 ) -> HTMLResponse:
-    """The page for `?model=&z=`; to htmx (the model picker) just its `#explorer` part. A bad model or
-    z is explained in a notice above a working page, not refused."""
+    """The page for `?model=&z=` and the rest of its link (server.link: grid, temperature,
+    interpolation); to htmx (the model picker) just its `#explorer` part. A bad model, z or other
+    parameter is explained in a notice above a working page, not refused."""
     notices = []
     try:
         found = find_model(request, model)
@@ -58,7 +60,9 @@ async def index(
         at = parse_z(z, dim=found.latent_dim) if z is not None else at
     except HTTPException as e:
         notices.append(f"{e.detail}. Starting from zeros.")
-    state = Explorer(found, at, grid=default_grid(found.latent_dim))
+    link, more = read_link(request.query_params, dim=found.latent_dim, max_steps=settings.max_steps)
+    notices += more
+    state = Explorer(found, at, grid=link.grid, temperature=link.temperature, path=link.path)
     htmx = request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
     return html(
         request, "partials/explorer.html" if htmx else "index.html", headers={"Vary": "HX-Request"},

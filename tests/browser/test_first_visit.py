@@ -3,18 +3,20 @@ a tap that draws nothing, sampling that says when it clamps, and the rest of the
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import app_env, open_page
-from tests.browser.harness import serve
+from tests.browser.harness import draw_stroke, serve
 from tests.browser.test_beyond import HISTORY, KL_Z10, write_models
-from tests.browser.test_explorer import slider_values
+from tests.browser.test_explorer import digit_png, png_file, slider_values
 
 pytestmark = pytest.mark.browser
 
@@ -261,3 +263,160 @@ def test_the_pca_view_explains_its_outline(page: Any) -> None:
     expect(note).to_contain_text("projected onto the principal plane")
     page.select_option("#map-view", "axes")
     expect(note).to_be_hidden()
+
+
+# ---- 9, 10. GIFs and PNGs at a readable size -----------------------------------------------
+
+
+def download(page: Any, selector: str) -> tuple[str, Image.Image]:
+    with page.expect_download() as info:
+        page.click(selector)
+    return info.value.suggested_filename, Image.open(io.BytesIO(Path(info.value.path()).read_bytes()))
+
+
+def test_gifs_default_to_8x_with_a_size_choice_and_play_as_the_page_does(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2")
+    any_page.locator("#interp-panel").scroll_into_view_if_needed()
+    expect(any_page.locator("#gif-size")).to_have_value("224")
+    _, gif = download(any_page, "#gif-path")
+    frame_ms = int(any_page.locator("#interp-panel").get_attribute("data-frame-ms"))
+    assert gif.size == (224, 224) and gif.info["duration"] == frame_ms
+    any_page.select_option("#gif-size", "112")
+    expect(any_page.locator("#gif-sweep")).to_have_attribute("href", re.compile(r"size=112"))
+    _, sweep = download(any_page, "#gif-sweep")
+    assert sweep.size == (112, 112)
+
+
+def test_save_png_is_the_decoded_image_at_the_chosen_scale(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2&z=1.5,-0.5")
+    expect(any_page.locator("#save-size")).to_have_value("224")
+    name, png = download(any_page, "#save-png")
+    assert name == "mnist-z2_z=1.5,-0.5_224px.png" and png.size == (224, 224)
+    small = any_page.request.get("/decode?model=mnist-z2&z=1.5,-0.5").body()
+    native = Image.open(io.BytesIO(small)).convert("L")
+    assert png.convert("L").tobytes() == native.resize((224, 224), Image.Resampling.NEAREST).tobytes()
+    any_page.select_option("#save-size", "448")
+    any_page.locator("#z0").focus()
+    any_page.keyboard.press("Home")  # z0 to -3: the link follows
+    expect(any_page.locator("#save-png")).to_have_attribute("href", re.compile(r"z=-3,-0.5&size=448$"))
+    assert download(any_page, "#save-png")[1].size == (448, 448)
+
+
+# ---- 11, 12. the link keeps everything; switching models --------------------------------------
+
+
+def test_the_link_keeps_grid_temperature_and_interpolation(page: Any) -> None:
+    page.goto("/?model=mnist-z10")
+    page.select_option("#grid-form [name=gx]", "2")
+    page.select_option("#grid-form [name=gy]", "5")
+    for name, value in (("lo", "-2"), ("hi", "2.5"), ("steps", "9")):
+        page.fill(f"#grid-form [name={name}]", value)
+        page.locator(f"#grid-form [name={name}]").dispatch_event("change")
+    expect(page.locator(".grid-frame")).to_have_attribute("data-steps", "9")
+    page.locator("#temperature").fill("1.5")
+    page.locator("#z4").focus()
+    page.keyboard.press("End")
+    page.click("[data-end=a][data-source=current]")
+    page.check("#interp-form [value=slerp]")
+    expect(page).to_have_url(re.compile(r"gx=2&gy=5&lo=-2&hi=2.5&steps=9&t=1.5&from=0,0,0,0,3(,0){5}&method=slerp"))
+
+    other = page.context.new_page()
+    other.goto(page.url)
+    frame = other.locator(".grid-frame")
+    asked = {"x": "2", "y": "5", "lo": "-2.0", "hi": "2.5", "steps": "9"}
+    for attr, value in asked.items():
+        expect(frame).to_have_attribute(f"data-{attr}", value)
+    expect(other.locator("#temperature")).to_have_value("1.5")
+    expect(other.locator("#interp-form [value=slerp]")).to_be_checked()
+    expect(other.locator("#interp-a-label")).to_contain_text("from the link (0.00, 0.00, 0.00, …)")
+    strip = re.compile(r"from=0%2C0%2C0%2C0%2C3%2C.*method=slerp")
+    expect(other.locator("#interp-strip")).to_have_attribute("src", strip)
+    expect(other.locator("#z4")).to_have_value("3")
+
+
+def test_a_bad_link_part_is_explained_and_the_rest_kept(page: Any) -> None:
+    page.goto("/?model=mnist-z2&z=1,1&gx=0&gy=0&t=9&method=cubic")
+    notice = page.locator(".explorer > .notice")
+    expect(notice).to_contain_text("both grid axes are z0")
+    expect(notice).to_contain_text("t is '9'")
+    expect(notice).to_contain_text("method is 'cubic'")
+    expect(page.locator("#z0")).to_have_value("1")
+
+
+def test_switching_models_keeps_z_of_the_same_size_and_back_returns(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2&z=1.25,-0.5")
+    any_page.select_option("#model", "fashion-z2")
+    expect(any_page.locator(".card")).to_contain_text("Fashion-MNIST")
+    expect(any_page.locator("#decoded")).to_have_attribute("data-z", "1.25,-0.5")
+    expect(any_page).to_have_url(re.compile(r"model=fashion-z2&z=1.25,-0.5"))
+    any_page.select_option("#model", "mnist-z10")
+    expect(any_page.locator("#sliders input[type=range]")).to_have_count(10)
+    expect(any_page.locator("#decoded")).to_have_attribute("data-z", ",".join(["0"] * 10))
+    any_page.wait_for_load_state("networkidle")  # a person does not press Back within 100 ms
+    any_page.go_back()
+    expect(any_page.locator("#model")).to_have_value("fashion-z2")
+    expect(any_page.locator("#decoded")).to_have_attribute("data-z", "1.25,-0.5")
+    any_page.wait_for_load_state("networkidle")
+    any_page.go_back()
+    expect(any_page.locator("#model")).to_have_value("mnist-z2")
+    expect(any_page.locator(".card")).to_contain_text("MNIST")
+    any_page.go_forward()
+    expect(any_page.locator("#model")).to_have_value("fashion-z2")
+
+
+def test_switching_models_encodes_the_upload_again(page: Any) -> None:
+    page.goto("/?model=mnist-z2")
+    page.set_input_files("#upload", files=[png_file(digit_png())])
+    expect(page.locator("#upload-reconstruction")).to_be_visible()
+    page.select_option("#model", "fashion-z2")
+    expect(page.locator("#upload-reconstruction")).to_be_visible()
+    upload = {"image": png_file(digit_png())}
+    mean = page.request.post("/encode?model=fashion-z2", multipart=upload).json()["mean"]
+    expect(page.locator("#decoded")).to_have_attribute(
+        "data-z", ",".join(f"{max(-3, min(3, v)):.2f}".rstrip("0").rstrip(".") for v in mean)
+    )
+
+
+def test_switching_models_encodes_the_drawing_again(page: Any) -> None:
+    page.goto("/?model=mnist-z2")
+    page.locator("#draw").scroll_into_view_if_needed()
+    draw_stroke(page, [(0.5, 0.2), (0.5, 0.8)])
+    expect(page.locator("#draw-reconstruction")).to_be_visible()
+    page.select_option("#model", "fashion-z2")
+    expect(page.locator(".card")).to_contain_text("Fashion-MNIST")
+    expect(page.locator("#draw-reconstruction")).to_be_visible()
+    expect(page.locator("#draw-undo")).to_be_enabled()
+    assert page.locator("#draw-result").get_attribute("data-z")
+    expect(page.locator("#decoded")).not_to_have_attribute("data-z", "0,0")
+
+
+# ---- 16. interpolation: tall frames, a named sweep, named endpoints, clickable frames -----------
+
+
+def test_interpolation_frames_stay_tall_and_a_click_goes_there(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2")
+    panel = any_page.locator("#interp-panel")
+    panel.scroll_into_view_if_needed()
+    expect(any_page.locator("#interp-a-label")).to_contain_text("a draw from the prior")
+    any_page.fill("#interp-form [name=steps]", "32")
+    any_page.locator("#interp-form [name=steps]").dispatch_event("change")
+    any_page.wait_for_function("document.querySelector('#interp-strip').naturalWidth === 32 * 28")
+    assert any_page.locator("#interp-strip").bounding_box()["height"] >= 39
+    with any_page.expect_response(re.compile(r"format=json")) as answer:
+        any_page.locator("#interp-strip").click(position={"x": 5 * 40 + 20, "y": 20})  # frame 5
+    path = answer.value.json()["path"]
+    expect(any_page.locator("#decoded")).to_have_attribute(
+        "data-z", ",".join(f"{v:.2f}".rstrip("0").rstrip(".") or "0" for v in path[5])
+    )
+
+
+def test_the_sweep_names_its_dimension(page: Any) -> None:
+    page.goto("/?model=mnist-z10")
+    sweep = page.locator("#gif-sweep")
+    expect(sweep).to_have_text("GIF: sweep z0")
+    page.locator("#z7").focus()
+    expect(page.locator("#sweep-dim")).to_have_value("7")
+    expect(sweep).to_have_text("GIF: sweep z7")
+    page.select_option("#sweep-dim", "3")
+    expect(sweep).to_have_text("GIF: sweep z3")
+    expect(sweep).to_have_attribute("download", "mnist-z10-z3-sweep.gif")

@@ -148,3 +148,25 @@ def test_deterministic_images_are_cacheable(client: TestClient, url: str) -> Non
     r = client.get(url)
     assert r.status_code == 200 and "max-age" in r.headers["cache-control"]
     assert client.get(url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+
+
+def test_interpolate_gif_at_a_chosen_size_plays_at_the_pages_frame_rate(client: TestClient) -> None:
+    from server.view import VIEW
+
+    r = client.get("/interpolate?from=-2,1&to=2,-1&steps=4&format=gif&size=224")
+    img = image_of(r, "image/gif")
+    assert img.size == (224, 224) and img.info["duration"] == VIEW.frame_ms
+    big = np.asarray(img.convert("L"))
+    assert (big[::8, ::8] == decoded(client, "-2,1")).all(), "nearest neighbour: every pixel an 8x8 block"
+
+
+def test_interpolate_strip_at_a_chosen_size(client: TestClient) -> None:
+    assert image_of(client.get("/interpolate?from=-2,1&to=2,-1&steps=5&size=56")).size == (5 * 56, 56)
+    detail_of(client.get("/interpolate?from=0,0&to=1,1&size=5000"), 422)
+
+
+def test_interpolate_as_json_is_the_paths_latent_vectors(client: TestClient) -> None:
+    linear = client.get("/interpolate?from=-2,1&to=2,-1&steps=5&format=json").json()["path"]
+    assert linear[0] == [-2, 1] and linear[-1] == [2, -1] and linear[2] == [0, 0]
+    arc = client.get("/interpolate?from=2,0&to=0,2&steps=3&method=slerp&format=json").json()["path"]
+    assert abs(arc[1][0] - 2**0.5) < 1e-4 and abs(arc[1][1] - 2**0.5) < 1e-4  # on the circle, not the chord
