@@ -90,6 +90,7 @@ def serve(env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[st
 
 def draw_stroke(page: Any, points: list[tuple[float, float]], steps: int = 4) -> None:
     """A mouse stroke over the drawing pad through `points`, given as fractions of its width and height."""
+    page.locator("#draw").scroll_into_view_if_needed()  # the mouse reaches only what is in the window
     box = page.locator("#draw").bounding_box()
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.mouse.move(*xy[0])
