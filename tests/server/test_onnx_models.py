@@ -3,6 +3,7 @@ without an encoder is explored by its decoder alone, and a bad file is listed, n
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -235,3 +236,22 @@ def wait_for(client: TestClient, ready, seconds: float = 5.0) -> dict:  # type: 
             assert ready(entries), entries
             return entries
         time.sleep(0.05)
+
+
+def test_the_map_encodes_the_data_set_with_an_onnx_encoder(
+    folder: Path, synthetic_data_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "mnist").symlink_to(synthetic_data_dir, target_is_directory=True)
+    weights = tmp_path / "weights"
+    shutil.copytree(folder, weights)
+    card = json.loads((weights / "colour.json").read_text())
+    # a colour model that says it was trained on grey MNIST
+    (weights / "colour.json").write_text(json.dumps({**card, "dataset": "mnist"}))
+    settings = tiny_settings(weights).model_copy(
+        update={"reload_seconds": 0, "data_dir": tmp_path, "cache_dir": tmp_path}
+    )
+    with TestClient(create_app(settings)) as c:
+        body = c.get("/encodings", params={"model": "tutorial", "format": "json"}).json()
+        assert len(body["means"]) == 100 and len(body["means"][0]) == 20
+        detail = detail_of(c.get("/encodings", params={"model": "colour"}), 404)
+        assert "28x28 grey" in detail and "3x32x32" in detail
