@@ -255,3 +255,18 @@ def test_the_map_encodes_the_data_set_with_an_onnx_encoder(
         assert len(body["means"]) == 100 and len(body["means"][0]) == 20
         detail = detail_of(c.get("/encodings", params={"model": "colour"}), 404)
         assert "28x28 grey" in detail and "3x32x32" in detail
+
+
+def test_a_model_exported_into_the_folder_while_serving_appears(tmp_path: Path) -> None:
+    save_tiny_models(tmp_path)
+    pt = tmp_path.parent / f"{tmp_path.name}-tutorial.pth"
+    torch.save(train_tutorial_vae(steps=2).state_dict(), pt)
+    settings = tiny_settings(tmp_path).model_copy(update={"reload_seconds": 0.1})
+    with TestClient(create_app(settings)) as c:
+        export(str(pt), name="exported", out=tmp_path)  # what python -m model.export does
+        entries = wait_for(c, lambda e: e.get("exported", {}).get("available"))
+        assert entries["exported"]["latent_dim"] == 20
+        assert image_of(c.get("/decode", params={"model": "exported", "z": ",".join(["0"] * 20)})).size == (
+            28,
+            28,
+        )
