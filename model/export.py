@@ -95,9 +95,46 @@ class _quiet:
         sys.stdout = self._stdout
 
 
-def decoder_onnx(vae: nn.Module, latent_dim: int) -> bytes:
-    """`z` (N, latent_dim) -> `x` (N, C, H, W) pixel probabilities, as ONNX bytes."""
-    return _onnx(_Decode(vae), torch.zeros(2, latent_dim), ["z"], ["x"])
+def decoder_onnx(vae: nn.Module, latent_dim: int, *, float16: bool = False) -> bytes:
+    """`z` (N, latent_dim) -> `x` (N, C, H, W) pixel probabilities, as ONNX bytes. `float16` stores
+    the weights at half the size (the browser downloads them); inputs and outputs stay float32."""
+    graph = _onnx(_Decode(vae), torch.zeros(2, latent_dim), ["z"], ["x"])
+    return _halve_weights(graph) if float16 else graph
+
+
+SMALL = 8192  # initializers with fewer elements stay float32
+
+
+def _numel(init: Any) -> int:
+    n = 1
+    for d in init.dims:
+        n *= d
+    return n
+
+
+def _halve_weights(graph: bytes) -> bytes:
+    """Each float32 initializer stored as float16, then Cast back to float32 as the graph starts,
+    so every operator still computes in float32 (onnxruntime folds the Casts when it loads the
+    graph). Rounding the weights moves the shipped decoders' pixels by under 1/255 (a test)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(graph)
+    casts, kept = [], []
+    for init in model.graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT or _numel(init) < SMALL:
+            kept.append(init)  # biases and a narrow first layer: little to save, some precision to keep
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(init).astype("float16"), f"{init.name}.f16")
+        kept.append(half)
+        casts.append(onnx.helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    nodes = casts + list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
 def encoder_onnx(vae: nn.Module, channels: int, size: int) -> bytes:

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import torch
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from model.encodings import EncodingCache
 from server import reload
 from server.decoding import Decoder
 from server.errors import install_error_handlers
 from server.registry import load_registry
-from server.routes import api, explore, pages, status, upload
+from server.routes import api, explore, pages, status, upload, web_decoder
 from server.settings import Settings
+from server.static import StaticAssets
+from server.web_decoder import WebDecoders
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.encodings = EncodingCache(cache_dir=settings.cache_dir or settings.weights_dir,
                                             data_dir=settings.data_dir)
         app.state.decoder = Decoder()
+        app.state.web_decoders = WebDecoders(weights_dir=settings.weights_dir,
+                                             cache_dir=settings.cache_dir or settings.weights_dir)
         settle_memory()
         watcher = asyncio.create_task(reload.watch(app, settings)) if settings.reload_seconds else None
         yield
@@ -67,14 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.registry = app.state.decoder = app.state.encodings = None
+    app.state.registry = app.state.decoder = app.state.encodings = app.state.web_decoders = None
     install_error_handlers(app)
     app.include_router(status.router)
     app.include_router(api.router)
     app.include_router(upload.router)
     app.include_router(pages.router)
     app.include_router(explore.router)
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.include_router(web_decoder.router)
+    app.mount("/static", StaticAssets(directory=ROOT / "static"), name="static")
     return app
 
 

@@ -117,8 +117,12 @@ def wants_json(request: Request) -> bool:
     return "json" in accept and _quality(accept, "application/json") > _quality(accept, "image/png")
 
 
+def accepts_encoding(header: str, coding: str) -> bool:
+    """Whether an Accept-Encoding `header` allows `coding` (by name, else by `*`) with q above 0."""
+    ranks = {coding: 1, "*": 0}
+    return _best_q(header, lambda name: ranks.get(name, -1)) > 0
+
+
 def accepts_gzip(request: Request) -> bool:
     """Whether Accept-Encoding allows gzip (by name, else by `*`) with a q value above 0."""
-    header = request.headers.get("accept-encoding", "")
-    ranks = {"gzip": 1, "*": 0}
-    return _best_q(header, lambda name: ranks.get(name, -1)) > 0
+    return accepts_encoding(request.headers.get("accept-encoding", ""), "gzip")

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from server import insight, link, view
 from server.preprocess import ACCEPTED_TEXT
+from server.web_decoder import decoder_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -28,6 +29,7 @@ def templates() -> Jinja2Templates:
         traverse_offsets=view.traverse_offsets, path_ends=link.path_ends,
         model_label=view.model_label, dataset_label=view.dataset_label, kl_bars=insight.kl_bars,
         training_curve=insight.training_curve, losses=insight.losses, class_names=insight.class_names,
+        decoder_url=decoder_url,
     )
     return t
 

@@ -1,0 +1,95 @@
+"""Each model's decoder as an ONNX file, for the page to decode slider moves itself
+(static/local-decode.js with ONNX Runtime Web). The server's own decode stays the truth: the file
+decodes to within 1/255 per pixel of the server's PNGs (tests/model/test_export.py).
+
+`decoder_bytes` is the one place a model's browser decoder comes from:
+- a native model (safetensors + config): exported by model.export with float16 weights (the browser
+  downloads 1.35 MB, not 2.7 MB), from a fresh load of its weights (the served network is rewritten
+  for torch's CPU kernels, model/inference.py, and does not export); kept on disk as
+  `<name>.<checksum>.web-decoder.onnx` in the cache folder, so a restart does not export again;
+- a model brought as ONNX (`<name>.decoder.onnx`, docs/own-model.md): that file, byte for byte.
+
+`WebDecoders` (the app's lifespan state) keeps the bytes in memory and exports each model at most
+once at a time, in a worker thread: an export takes about a second (four on a cold process, which
+imports torch.onnx), and the event loop keeps answering meanwhile. Nothing is exported until asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from urllib.parse import urlencode
+
+from model import store
+from model.export import DECODER_SUFFIX, decoder_onnx
+from server.registry import LoadedModel
+
+CACHE_SUFFIX = ".web-decoder.onnx"  # not DECODER_SUFFIX: the weights folder's watcher must not see a model
+
+
+def version(model: LoadedModel) -> str:
+    """The `v` of the decoder's URL: the start of the weights' checksum (new weights, new URL)."""
+    return model.card.sha256[:16]
+
+
+def decoder_url(model: LoadedModel) -> str:
+    """Where the page loads `model`'s decoder from (GET /decoder.onnx, server/routes/web_decoder.py)."""
+    return f"/decoder.onnx?{urlencode({'model': model.name, 'v': version(model)})}"
+
+
+class DecoderUnavailable(RuntimeError):
+    """A model whose decoder cannot be given to the browser; the message says why."""
+
+
+def cache_path(model: LoadedModel, cache_dir: Path) -> Path | None:
+    """Where a native model's exported decoder is kept; None when its weights have no checksum."""
+    checksum = model.card.sha256
+    return cache_dir / f"{model.name}.{checksum[:16]}{CACHE_SUFFIX}" if checksum else None
+
+
+def decoder_bytes(model: LoadedModel, *, weights_dir: Path, cache_dir: Path) -> bytes:
+    """The ONNX file the browser runs for `model`: input `z` (N, latent_dim), output (N, C, H, W)."""
+    if not model.card.native:
+        try:
+            return (weights_dir / f"{model.name}{DECODER_SUFFIX}").read_bytes()
+        except OSError as e:
+            raise DecoderUnavailable(f"{model.name}: cannot read its decoder ({e.strerror})") from None
+    path = cache_path(model, cache_dir)
+    if path is not None and path.is_file():
+        return path.read_bytes()
+    try:
+        vae = store.load(model.name, "cpu", folder=weights_dir)
+        graph = decoder_onnx(vae, model.latent_dim, float16=True)
+    except Exception as e:  # any failure means the page keeps decoding on the server
+        raise DecoderUnavailable(f"{model.name}: the decoder could not be exported ({e})") from None
+    if path is not None:
+        with contextlib.suppress(OSError):  # a read-only cache folder: serve from memory
+            store.atomic_write(path, lambda p: p.write_bytes(graph))
+    return graph
+
+
+class WebDecoders:
+    """The browser decoders of the loaded models, made on first request and kept in memory."""
+
+    def __init__(self, *, weights_dir: Path, cache_dir: Path) -> None:
+        self.weights_dir, self.cache_dir = weights_dir, cache_dir
+        self._made: dict[str, bytes] = {}
+        self._failed: dict[str, str] = {}  # an export that failed is not tried again for each request
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, model: LoadedModel) -> bytes:
+        """`model`'s decoder bytes; DecoderUnavailable when it cannot be made."""
+        key = model.identity
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            if key in self._failed:
+                raise DecoderUnavailable(self._failed[key])
+            if key not in self._made:
+                try:
+                    self._made[key] = await asyncio.to_thread(
+                        decoder_bytes, model, weights_dir=self.weights_dir, cache_dir=self.cache_dir
+                    )
+                except DecoderUnavailable as e:
+                    self._failed[key] = str(e)
+                    raise
+        return self._made[key]
