@@ -106,8 +106,8 @@ def test_traversal_refreshes_when_z_changes(page: Any) -> None:
     before = page.locator("#traversal").get_attribute("src")
     page.locator("#z1").fill("-2")
     expect(page.locator("#traversal")).not_to_have_attribute("src", before)
-    assert "base=0%2C-2" in page.locator("#traversal").get_attribute("src")
-    assert page.evaluate("document.querySelector('#traversal').naturalWidth") > 0
+    expect(page.locator("#traversal")).to_have_attribute("src", re.compile("base=0%2C-2"))
+    page.wait_for_function("document.querySelector('#traversal').naturalWidth > 0")
 
 
 def test_sample_and_reset_buttons_move_the_sliders(page: Any) -> None:

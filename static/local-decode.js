@@ -1,0 +1,212 @@
+// Decoding on the page itself, so that a slider drag never waits for the network.
+//
+// #z-form's data-decoder links the model's decoder as ONNX (GET /decoder.onnx: float16 weights, 1.35 MB
+// for the shipped models, cached for a year under a URL that names the weights' checksum). ONNX Runtime
+// Web's WebAssembly build (static/onnxruntime-web-1.30.0/, one thread: no SharedArrayBuffer, no special
+// headers) runs it. Once it is ready, each change of z is decoded here: the slider's image first, then
+// the traversal rows, always at the latest z (a decode that finds z moved on starts over from the new
+// value; none queue up). Each image is drawn on a canvas and becomes the <img>'s source, in place of the
+// server's PNG, which it equals to within 1/255 per pixel (tests/server/test_web_decoder.py).
+//
+// The server stays the truth and the fallback: until the decoder is ready, or when WebAssembly is
+// missing or the file cannot be had, htmx asks the server as before, and nothing is shown. While it is
+// ready, the slider form's requests for /fragments/decoded are not sent (htmx:confirm); the traversal is
+// still asked for after a pause, as before, and a reply for a z the sliders have left is not swapped in.
+//
+// Each time a new decoded image is on screen (its `load`), `vae:shown` fires on document with
+// detail {z: [numbers], source: "local" | "server"}; tests and bench/browser.py time both paths by it.
+(() => {
+  "use strict";
+
+  const ORT = "/static/onnxruntime-web-1.30.0/";
+  const byId = (id) => document.getElementById(id);
+  const sliders = () => [...document.querySelectorAll("#sliders input[type=range]")];
+
+  let runtime = null; // a promise of the `ort` global, loaded once, on the first decoder's request
+  let local = null; // the ready decoder of the model on the page: {url, ort, session, input, output, logits}
+  let loading = null; // the URL being loaded
+  let running = false;
+  const want = { image: false, traversal: false };
+
+  function loadRuntime() {
+    runtime ??= new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = `${ORT}ort.wasm.min.js`;
+      script.onload = () => resolve(window.ort);
+      script.onerror = () => reject(new Error("ONNX Runtime Web did not load"));
+      document.head.append(script);
+    }).then((ort) => {
+      ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one decodes in ~1 ms anyway
+      ort.env.wasm.proxy = false;
+      ort.env.wasm.wasmPaths = ORT;
+      return ort;
+    });
+    return runtime;
+  }
+
+  async function fetchBytes(url) {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`${url}: ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  }
+
+  // The decoder of the model now on the page, when it is not the one loaded (or being loaded).
+  async function prepare() {
+    const form = byId("z-form");
+    const url = form?.dataset.decoder;
+    if (local?.url !== url) local = null; // another model: the server decodes until its decoder is ready
+    if (!url || local || loading === url || typeof WebAssembly !== "object") return;
+    loading = url;
+    try {
+      const [ort, bytes] = await Promise.all([loadRuntime(), fetchBytes(url)]);
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ["wasm"], graphOptimizationLevel: "all",
+      });
+      if (byId("z-form")?.dataset.decoder !== url) return; // the model changed meanwhile
+      const [input] = session.inputNames;
+      const [output] = session.outputNames;
+      local = { url, ort, session, input, output, logits: form.dataset.output === "logits" };
+      document.documentElement.dataset.decoding = "local";
+      request(); // the first local image, at the z on screen
+    } catch (error) {
+      console.info("decoding on the server:", error.message); // no WebAssembly, no file: the server path stays
+    } finally {
+      if (loading === url) loading = null;
+    }
+  }
+
+  function request() {
+    if (!local) return;
+    want.image = want.traversal = true;
+    pump();
+  }
+
+  // One decode at a time (a session runs one call at a time), the slider's image before the traversal.
+  async function pump() {
+    if (running) return;
+    running = true;
+    try {
+      while (local && (want.image || want.traversal)) {
+        const job = want.image ? showImage : showTraversal;
+        if (want.image) want.image = false;
+        else want.traversal = false;
+        await job(local);
+      }
+    } catch (error) {
+      console.warn("local decoding failed; the server decodes from now on:", error);
+      local = null;
+      delete document.documentElement.dataset.decoding;
+      byId("z-form")?.dispatchEvent(new Event("input", { bubbles: true }));
+    } finally {
+      running = false;
+    }
+  }
+
+  const values = () => sliders().map((s) => s.value);
+
+  async function decode(dec, codes, dim) {
+    const z = new dec.ort.Tensor("float32", Float32Array.from(codes), [codes.length / dim, dim]);
+    const out = (await dec.session.run({ [dec.input]: z }))[dec.output];
+    return { data: out.data, dims: out.dims }; // (N, C, H, W)
+  }
+
+  // Tiles of `cols` images a row, as server/render.py's `tile` lays them out, to a PNG data URL.
+  const scratch = document.createElement("canvas");
+  function draw(x, cols, logits) {
+    const [n, c, h, w] = x.dims;
+    const rows = Math.ceil(n / cols);
+    scratch.width = cols * w;
+    scratch.height = rows * h;
+    const ctx = scratch.getContext("2d");
+    const image = ctx.createImageData(scratch.width, scratch.height);
+    const px = image.data;
+    const level = (v) => Math.min(255, Math.max(0, Math.round((logits ? 1 / (1 + Math.exp(-v)) : v) * 255)));
+    for (let i = 0; i < n; i++) {
+      const ox = (i % cols) * w, oy = Math.floor(i / cols) * h;
+      for (let y = 0; y < h; y++) {
+        for (let xx = 0; xx < w; xx++) {
+          const at = 4 * ((oy + y) * scratch.width + ox + xx);
+          const src = ((i * c) * h + y) * w + xx;
+          for (let ch = 0; ch < 3; ch++) px[at + ch] = level(x.data[src + (c === 3 ? ch * h * w : 0)]);
+          px[at + 3] = 255;
+        }
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+    return scratch.toDataURL("image/png");
+  }
+
+  async function showImage(dec) {
+    const z = values();
+    const img = byId("decoded");
+    if (!img || !z.length) return;
+    const url = draw(await decode(dec, z.map(Number), z.length), 1, dec.logits);
+    if (dec !== local || !document.body.contains(img)) return;
+    img.dataset.source = "local";
+    img.dataset.z = z.join(",");
+    img.alt = `The decoded image at z = (${img.dataset.z})`;
+    img.src = url;
+  }
+
+  // latent.traverse: row k sweeps z_k over z_k - span .. z_k + span in `steps`, the others held.
+  function traverse(base, span, steps) {
+    const d = base.length, codes = [];
+    for (let k = 0; k < d; k++) {
+      for (let j = 0; j < steps; j++) {
+        const z = base.slice();
+        z[k] += -span + (2 * span * j) / (steps - 1);
+        codes.push(...z);
+      }
+    }
+    return codes;
+  }
+
+  async function showTraversal(dec) {
+    const img = byId("traversal");
+    if (!img) return;
+    // span and steps come from the server's own /traverse URL, kept once the image is drawn here
+    const query = new URL(img.getAttribute("src"), location.href).searchParams;
+    const span = +(img.dataset.span ?? query.get("span"));
+    const steps = +(img.dataset.steps ?? query.get("steps"));
+    const z = values();
+    if (!(steps >= 2) || !z.length) return;
+    const url = draw(await decode(dec, traverse(z.map(Number), span, steps), z.length), steps, dec.logits);
+    if (dec !== local || !document.body.contains(img)) return;
+    Object.assign(img.dataset, { span, steps, z: z.join(","), source: "local" });
+    img.src = url;
+  }
+
+  document.addEventListener("input", (event) => {
+    if (event.target.closest?.("#z-form")) request();
+  });
+
+  // While the page decodes, the slider form's own requests are not sent ...
+  document.addEventListener("htmx:confirm", (event) => {
+    if (local && event.detail.elt.id === "z-form") event.preventDefault();
+  });
+  // ... and a reply from before it was ready, or for a traversal the sliders have left, is dropped.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (!local) return;
+    const target = event.detail.target?.id;
+    if (target === "decoded") event.detail.shouldSwap = false;
+    if (target === "traversal-view") {
+      const asked = event.detail.requestConfig?.parameters;
+      if (sliders().some((s) => asked?.[s.name] !== undefined && asked[s.name] !== s.value)) {
+        event.detail.shouldSwap = false;
+      }
+    }
+  });
+  document.addEventListener("htmx:afterSettle", prepare); // a model switch brings a new #z-form
+
+  function shown(img) {
+    const detail = { z: img.dataset.z.split(",").map(Number), source: img.dataset.source || "server" };
+    document.dispatchEvent(new CustomEvent("vae:shown", { detail }));
+  }
+  document.addEventListener("load", (event) => {
+    if (event.target.id === "decoded") shown(event.target);
+  }, true);
+
+  const first = byId("decoded"); // the page's own image may have loaded before this script ran
+  if (first?.complete && first.naturalWidth) shown(first);
+  prepare();
+})();
