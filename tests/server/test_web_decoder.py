@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from api_checks import save_tiny_models
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from model.card import ModelCard
-from model.export import DECODER_SUFFIX
+from model.export import DECODER_SUFFIX, export
 from model.store import WEIGHTS_DIR, list_models
 from server.app import create_app
-from server.registry import LoadedModel
 from server.settings import Settings
 from server.view import VIEW
-from server.web_decoder import CACHE_SUFFIX, decoder_bytes
+from server.web_decoder import CACHE_SUFFIX
 
 RANDOM_Z = 100
 
@@ -110,11 +110,16 @@ def test_decoder_file_of_an_unknown_model_is_404(client: TestClient) -> None:
     assert r.status_code == 404 and "tiny-z2" in r.json()["detail"]
 
 
-def test_an_onnx_model_brings_its_own_decoder_file_byte_for_byte(tmp_path: Path) -> None:
-    card = ModelCard(name="own", latent_dim=4, image_size=28)
-    (tmp_path / f"own{DECODER_SUFFIX}").write_bytes(b"their onnx bytes")
-    model = LoadedModel(vae=None, card=card)  # type: ignore[arg-type]
-    assert decoder_bytes(model, weights_dir=tmp_path, cache_dir=tmp_path) == b"their onnx bytes"
+def test_an_onnx_model_brings_its_own_decoder_file_byte_for_byte(settings: Settings, tmp_path: Path) -> None:
+    save_tiny_models(tmp_path)
+    export("tiny-z2", name="own", out=tmp_path, weights=tmp_path)
+    their = (tmp_path / f"own{DECODER_SUFFIX}").read_bytes()
+    update = {"weights_dir": tmp_path, "cache_dir": tmp_path / "cache"}
+    with TestClient(create_app(settings.model_copy(update=update))) as client:
+        r = client.get("/decoder.onnx", params={"model": "own"})
+        assert r.status_code == 200 and r.content == their
+        page = client.get("/", params={"model": "own"}).text
+        assert 'data-decoder="/decoder.onnx?model=own&amp;v=' in page
 
 
 WASM = "/static/onnxruntime-web-1.30.0/ort-wasm-simd-threaded.wasm"
