@@ -67,7 +67,8 @@
       const [output] = session.outputNames;
       local = { url, ort, session, input, output, logits: form.dataset.output === "logits" };
       document.documentElement.dataset.decoding = "local";
-      request(); // the first local image, at the z on screen
+      want.image = true; // the first local image, at the z on screen (the traversal waits for a move)
+      pump();
     } catch (error) {
       console.info("decoding on the server:", error.message); // no WebAssembly, no file: the server path stays
     } finally {
