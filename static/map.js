@@ -170,6 +170,7 @@ function listen(m) {
   on("map-lasso", "click", (e) => {
     const pressed = e.currentTarget.getAttribute("aria-pressed") !== "true";
     e.currentTarget.setAttribute("aria-pressed", String(pressed));
+    m.frameBox.dataset.lasso = pressed ? "on" : "off";
   });
   on("map-select-view", "click", () => {
     const { cx, cy, half } = m.view;
@@ -249,17 +250,21 @@ function homeView(m) {
   return { cx: (ends[0][0] + ends[0][1]) / 2, cy: (ends[1][0] + ends[1][1]) / 2, half };
 }
 
-// A new plane (first load, other grid axes, the PCA view): coordinates, index, home view.
+// A new plane (first load, other grid axes, the PCA view): coordinates, index, home view. Another
+// grid range on the same axes only moves the home view (the outline is part of it): the view stays.
 function layout(m) {
+  const before = m.plane;
   m.plane = planeOf(m);
-  m.xy = coordinates(m.data, m.plane);
+  const sameAxes = before && before.kind === m.plane.kind
+    && (m.plane.kind === "pca" || (before.grid.x === m.plane.grid.x && before.grid.y === m.plane.grid.y));
+  if (!sameAxes) m.xy = coordinates(m.data, m.plane);
   m.home = homeView(m);
   m.index = buildIndex(m.xy, m.home);
   const restored = m.restore?.view;
-  m.view = restored ? clampView(m, restored) : { ...m.home };
+  m.view = restored ? clampView(m, restored) : sameAxes ? m.view : { ...m.home };
   m.restore = null;
   m.size = m.frameBox.clientWidth;
-  m.hover = -1;
+  if (!sameAxes) m.hover = -1;
   const manifold = byId("map-manifold");
   manifold.disabled = !manifoldAvailable(m);
   manifold.closest("label").title = manifold.disabled ? "the manifold layer needs the grid's axes as the map's plane" : "";
@@ -267,6 +272,7 @@ function layout(m) {
   byId("map-status").hidden = true;
   paint(m);
   refreshManifold(m, sliderZ, () => render(m));
+  writeUrl(m);
 }
 
 function clampView(m, v) {
