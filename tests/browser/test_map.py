@@ -98,7 +98,6 @@ def test_train_test_control_shows_each_split_and_says_how_many(page: Any) -> Non
     page.select_option("#map-split", "train")
     expect(page.locator("#map-axes")).to_contain_text("600 points (the training set):")
     i = page.evaluate("latentMap.total()") - 1  # the last training image
-    page.evaluate(f"latentMap.zoomAt(1, {page.evaluate(f'latentMap.pointAt({i})')['x']}, 0)")
     at = page.evaluate(f"latentMap.pointAt({i})")
     page.mouse.move(at["x"], at["y"])
     expect(page.locator("#map-point-caption")).to_contain_text("Training image")
@@ -171,6 +170,7 @@ def test_axes_carry_numbers_that_follow_the_zoom(page: Any) -> None:
     ticks = page.evaluate("latentMap.ticks()")
     assert ticks["step"] == 1 and "0" in ticks["xs"] and "-1" in ticks["ys"]
     page.evaluate(f"latentMap.zoomAt(20, {centre(page)[0]}, {centre(page)[1]})")
+    page.wait_for_function("latentMap.ticks().step < 0.1")  # repainted at the next frame
     finer = page.evaluate("latentMap.ticks()")
     assert finer["step"] < 0.1 and all(re.fullmatch(r"-?\d+\.\d\d?", t) for t in finer["xs"])
 
