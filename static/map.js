@@ -8,15 +8,17 @@
 // and the overlay (grid outline, current z, hovered and clicked points, the lasso), redrawn alone.
 // Canvas 2D with a pixel buffer, not WebGL: bench/browser.py measures both (docs/performance.md).
 // Hover picking asks a uniform grid over the plane, built once per plane (map-data.js): exact at any
-// zoom, since the search radius is converted to plane units. Selection: map-select.js. The view
-// (zoom and pan, points shown, colours, plane) lives in the page URL, so a link restores it.
+// zoom, since the search radius is converted to plane units. The pointer and the keys: map-input.js;
+// selection: map-select.js; images and the manifold layer: map-images.js. The view (zoom and pan,
+// points shown, colours, plane) lives in the page URL (map-link.js), so a link restores it.
 
-import { buildIndex, coordinates, nearest, parse, spread } from "./map-data.js";
+import { buildIndex, coordinates, parse, spread } from "./map-data.js";
 import { drawImages, drawManifold, manifoldAvailable, newTiles, refreshManifold } from "./map-images.js";
+import { listenInput } from "./map-input.js";
+import { readUrl, writeUrl as writeLink } from "./map-link.js";
 import { drawBase, drawOverlay, palette, toPlane, toScreen } from "./map-paint.js";
 import { download, select, showSelection } from "./map-select.js";
 
-const PICK = 6; // hover radius, CSS pixels
 const ZOOM_IN = 4000, ZOOM_OUT = 4; // how far from the home view
 const byId = (id) => document.getElementById(id);
 const sliderZ = () => [...document.querySelectorAll("#sliders input[type=range]")].map((s) => +s.value);
@@ -84,35 +86,9 @@ function fail(m, text) {
   m.panel.querySelector(".downloads").hidden = true;
 }
 
-// ---- the controls, and the URL that holds them -------------------------------------------------
+// ---- the controls, and the URL that holds them (map-link.js) -----------------------------------
 
-// The map's part of the page URL: `map=cx,cy,half` (the view), `points=test|train`, `color=split`,
-// `plane=pca`; each left out when it is the default.
-function readUrl() {
-  const q = new URLSearchParams(location.search);
-  const view = (q.get("map") || "").split(",").map(Number);
-  return {
-    view: view.length === 3 && view.every(Number.isFinite) && view[2] > 0 ? { cx: view[0], cy: view[1], half: view[2] } : null,
-    points: q.get("points"), color: q.get("color"), plane: q.get("plane"),
-  };
-}
-
-let urlTimer = 0;
-function writeUrl(m) {
-  clearTimeout(urlTimer);
-  urlTimer = setTimeout(() => {
-    if (map !== m || !m.view) return;
-    const q = new URLSearchParams(location.search);
-    const home = m.view === m.home || (m.view.cx === m.home.cx && m.view.cy === m.home.cy && m.view.half === m.home.half);
-    const f = (v) => +v.toPrecision(5);
-    const set = (key, value) => (value ? q.set(key, value) : q.delete(key));
-    set("map", home ? "" : [f(m.view.cx), f(m.view.cy), f(m.view.half)].join(","));
-    set("points", m.split === "both" ? "" : m.split);
-    set("color", m.colorBy === "class" ? "" : m.colorBy);
-    set("plane", m.plane.kind === "pca" ? "pca" : "");
-    history.replaceState(history.state, "", `${location.pathname}?${q.toString().replace(/%2C/g, ",")}`);
-  }, 150);
-}
+const writeUrl = (m) => writeLink(m, (x) => x === map);
 
 // The controls' state, from the URL on the page's first map.
 function setUp(m) {
@@ -184,15 +160,11 @@ function listen(m) {
       document.querySelector(`#interp-panel [data-end=${button.dataset.interpEnd}][data-source=selection]`)?.click();
     }, { signal: m.abort.signal });
   }
-  const o = m.overlay, opts = { signal: m.abort.signal };
-  o.addEventListener("pointerdown", (e) => pointerDown(m, e), opts);
-  o.addEventListener("pointermove", (e) => pointerMove(m, e), opts);
-  o.addEventListener("pointerup", (e) => pointerUp(m, e, true), opts);
-  o.addEventListener("pointercancel", (e) => pointerUp(m, e, false), opts);
-  o.addEventListener("pointerleave", () => !m.gesture && hover(m, -1), opts);
-  o.addEventListener("wheel", (e) => wheel(m, e), { signal: m.abort.signal, passive: false });
-  o.addEventListener("dblclick", () => goHome(m), opts);
-  m.frameBox.addEventListener("keydown", (e) => key(m, e), opts);
+  listenInput(m, {
+    hover: (i) => hover(m, i), choose: (i) => choose(m, i), zoomAt: (f, x, y) => zoomAt(m, f, x, y),
+    panBy: (dx, dy) => panBy(m, dx, dy), goHome: () => goHome(m), setSelection: (s) => setSelection(m, s),
+    redraw: () => redraw(m), marker: () => toScreen(m, project(m, sliderZ())),
+  }, m.abort.signal);
   let width = m.frameBox.clientWidth;
   m.resize = new ResizeObserver(() => {
     if (m.frameBox.clientWidth !== width) {
@@ -353,71 +325,6 @@ function panBy(m, dx, dy) {
   moved(m);
 }
 
-// ---- the pointer: hover, click, drag to pan, lasso, pinch, wheel -----------------------------
-
-// The nearest shown point within PICK pixels of (sx, sy), or -1.
-function pick(m, sx, sy) {
-  const [x, y] = toPlane(m, [sx, sy]);
-  const r = m.mode === "images" ? Math.max(PICK, m.imageEdge / 2) : PICK;
-  return nearest(m.index, m.xy, x, y, (r * 2 * m.view.half) / m.size, (i) => m.show[i] === 1);
-}
-
-const lassoOn = () => byId("map-lasso")?.getAttribute("aria-pressed") === "true";
-
-function pointerDown(m, e) {
-  if (e.button !== 0) return;
-  m.overlay.setPointerCapture(e.pointerId);
-  m.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
-  if (m.pointers.size === 2) {
-    const [a, b] = [...m.pointers.values()];
-    m.gesture = { kind: "pinch", distance: Math.hypot(a[0] - b[0], a[1] - b[1]), mid: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2] };
-    return;
-  }
-  const kind = e.shiftKey || lassoOn() ? "lasso" : "press";
-  m.gesture = { kind, from: [e.offsetX, e.offsetY], last: [e.offsetX, e.offsetY], path: [toPlane(m, [e.offsetX, e.offsetY])] };
-}
-
-function pointerMove(m, e) {
-  const g = m.gesture;
-  if (!g) return hover(m, pick(m, e.offsetX, e.offsetY));
-  if (!m.pointers.has(e.pointerId)) return;
-  m.pointers.set(e.pointerId, [e.offsetX, e.offsetY]);
-  if (g.kind === "pinch" && m.pointers.size === 2) {
-    const [a, b] = [...m.pointers.values()];
-    const distance = Math.hypot(a[0] - b[0], a[1] - b[1]), mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
-    panBy(m, mid[0] - g.mid[0], mid[1] - g.mid[1]);
-    if (g.distance > 0 && distance > 0) zoomAt(m, distance / g.distance, mid[0], mid[1]);
-    Object.assign(g, { distance, mid });
-  } else if (g.kind === "lasso") {
-    g.path.push(toPlane(m, [e.offsetX, e.offsetY]));
-    redraw(m);
-  } else if (g.kind === "press" && Math.hypot(e.offsetX - g.from[0], e.offsetY - g.from[1]) > 4) {
-    g.kind = "pan";
-    hover(m, -1);
-  }
-  if (g.kind === "pan") {
-    panBy(m, e.offsetX - g.last[0], e.offsetY - g.last[1]);
-    g.last = [e.offsetX, e.offsetY];
-  }
-}
-
-function pointerUp(m, e, done) {
-  const g = m.gesture;
-  m.pointers.delete(e.pointerId);
-  if (!g || m.pointers.size > 0) return;
-  m.gesture = null;
-  if (!done) return redraw(m);
-  if (g.kind === "press") choose(m, pick(m, e.offsetX, e.offsetY));
-  if (g.kind === "lasso") setSelection(m, g.path.length > 2 ? select(m, g.path, null) : null);
-  redraw(m);
-}
-
-function wheel(m, e) {
-  e.preventDefault(); // the page does not scroll under the map
-  const pixels = e.deltaY * (e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? m.size : 1);
-  zoomAt(m, Math.exp(-pixels * 0.002), e.offsetX, e.offsetY);
-}
-
 function setSelection(m, selection) {
   m.selection = selection;
   showSelection(m);
@@ -485,46 +392,6 @@ function choose(m, i) {
   show(m, i);
   document.dispatchEvent(new CustomEvent("vae:set-z", { detail: { z: meanOf(m, i) } }));
   document.dispatchEvent(new CustomEvent("vae:sources"));
-}
-
-// ---- the keyboard: arrows step from point to point, Enter goes there; zoom and pan -----------
-
-const STEPS = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
-
-function key(m, e) {
-  if (!m.xy || e.ctrlKey || e.metaKey || e.altKey) return;
-  const centre = m.hover >= 0 ? toScreen(m, [m.xy[2 * m.hover], m.xy[2 * m.hover + 1]]) : [m.size / 2, m.size / 2];
-  if (STEPS[e.key] && e.shiftKey) panBy(m, -STEPS[e.key][0] * m.size * 0.1, -STEPS[e.key][1] * m.size * 0.1);
-  else if (STEPS[e.key]) hover(m, step(m, STEPS[e.key]));
-  else if ((e.key === "Enter" || e.key === " ") && m.hover >= 0) choose(m, m.hover);
-  else if (e.key === "+" || e.key === "=") zoomAt(m, 1.5, ...centre);
-  else if (e.key === "-" || e.key === "_") zoomAt(m, 1 / 1.5, ...centre);
-  else if (e.key === "0") goHome(m);
-  else if (e.key === "Escape" && m.hover < 0 && m.selection) setSelection(m, null);
-  else if (e.key === "Escape") hover(m, -1);
-  else return;
-  e.preventDefault(); // no page scroll
-  e.stopPropagation(); // not the page's own keys
-}
-
-// From the hovered point (or the current z), the nearest shown point in view at least a pixel
-// ahead in direction (dx, dy), sideways distance counting double; the hovered point when none is.
-function step(m, [dx, dy]) {
-  const [fx, fy] = m.hover >= 0 ? toScreen(m, [m.xy[2 * m.hover], m.xy[2 * m.hover + 1]]) : toScreen(m, project(m, sliderZ()));
-  const { cx, cy, half } = m.view, s = m.size / (2 * half);
-  const ox = m.size / 2 - cx * s, oy = m.size / 2 - cy * s;
-  let best = m.hover, bestScore = Infinity;
-  for (let i = 0; i < m.data.n; i++) {
-    if (!m.show[i]) continue;
-    const x = m.xy[2 * i] * s + ox, y = m.xy[2 * i + 1] * s + oy;
-    if (x < 0 || y < 0 || x > m.size || y > m.size) continue;
-    const ax = x - fx, ay = y - fy;
-    const ahead = ax * dx + ay * dy;
-    if (ahead < 1) continue;
-    const score = ahead + 2 * Math.abs(ax * dy - ay * dx);
-    if (score < bestScore) [best, bestScore] = [i, score];
-  }
-  return best;
 }
 
 // ---- following the page --------------------------------------------------------------------
