@@ -2,8 +2,9 @@
 in headless Chromium against the real app.
 
 A scripted mouse drag of `--steps` moves at `--hz` over slider z0 (alternately right and left). Each
-`input` event is matched to the first `load` of `<img id="decoded">` that shows its value or a later
-one: that is the latency a person sees. The update rate is loads per second while the drag lasts.
+`input` event is matched to the first `vae:shown` (a new decoded image on screen: decoded on the page,
+or the server's PNG loaded) that shows its value or a later one: that is the latency a person sees.
+The update rate is images per second while the drag lasts.
 Numbers are medians over `--runs` drags. Targets: p95 <= 25 ms, >= 30 updates/s.
 
 The latent map (the model's whole test set, 10,000 points when the data is on this machine): its
@@ -14,6 +15,10 @@ hovered point changes under it. A benchmark, not a test: it reports, and exits 0
 
     .venv/bin/python bench/browser.py [--model mnist-z2] [--runs 5] [--steps 100] [--hz 60] [--map-runs 5]
                                       [--map-only]
+
+Then bench/browser_decode.py's report (skip it with --no-decode, run it alone with --decode-only):
+decoding on the page against decoding on the server, with and without 50 ms of emulated latency,
+page load to the first local image, and the bytes of a first and a second visit.
 
 With VAE_DATA_DIR naming a folder that holds the training split too, the map shows 70,000 points;
 bench/browser_map.py adds zoom, pan, the manifold layer, images, and canvas against WebGL.
@@ -32,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.browser_decode import report as decode_report  # noqa: E402
 from bench.browser_map import scale_report  # noqa: E402
 from tests.browser.harness import launch, serve  # noqa: E402
 
@@ -49,9 +55,7 @@ LISTEN = """() => {
   document.addEventListener("input", (e) => {
     if (e.target === z0) bench.inputs.push([e.timeStamp, z0.value]);
   }, true);
-  document.addEventListener("load", (e) => {
-    if (e.target.id === "decoded") bench.loads.push([e.timeStamp, e.target.dataset.z.split(",")[0]]);
-  }, true);
+  document.addEventListener("vae:shown", (e) => bench.loads.push([performance.now(), String(e.detail.z[0])]));
 }"""
 
 
@@ -104,8 +108,8 @@ def drag(page: Any, steps: int, hz: float, rightwards: bool) -> dict[str, float]
 FLOOD = """async () => {
   const z0 = document.getElementById("z0");
   const loads = [];
-  const onLoad = (e) => { if (e.target.id === "decoded") loads.push(performance.now()); };
-  document.addEventListener("load", onLoad, true);
+  const onShown = () => loads.push(performance.now());
+  document.addEventListener("vae:shown", onShown);
   const start = performance.now();
   let k = 0, last = 0;
   while (performance.now() - start < 2000) {
@@ -119,7 +123,7 @@ FLOOD = """async () => {
     await new Promise((r) => setTimeout(r, 1));
   }
   const settled = performance.now() - last;
-  document.removeEventListener("load", onLoad, true);
+  document.removeEventListener("vae:shown", onShown);
   return {inputs: k, rate: loads.filter((t) => t <= last).length / ((last - start) / 1000), settled};
 }"""
 
@@ -238,6 +242,8 @@ def main() -> None:
     ap.add_argument("--hz", type=float, default=60.0, help="pointer moves per second")
     ap.add_argument("--map-runs", type=int, default=5, help="page loads and hover sweeps of the map")
     ap.add_argument("--map-only", action="store_true", help="only the latent map's measurements")
+    ap.add_argument("--decode-only", action="store_true", help="only browser_decode.py's measurements")
+    ap.add_argument("--no-decode", action="store_true", help="without browser_decode.py's measurements")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -246,6 +252,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache, serve({"VAE_CACHE_DIR": cache}) as url, \
             sync_playwright() as p:
         browser = launch(p)
+        if args.decode_only:
+            print("\n".join(decode_report(browser, url, args.model, args.runs)))
+            return
         if args.map_only:
             map_page = browser.new_page(viewport={"width": 1280, "height": 800})
             print("\n".join(bench_map(map_page, url, args.model, args.map_runs, args.hz)))
@@ -260,6 +269,7 @@ def main() -> None:
         version = browser.version
         map_page = browser.new_page(viewport={"width": 1280, "height": 800})
         map_report = bench_map(map_page, url, args.model, args.map_runs, args.hz) if args.map_runs else []
+        local_report = [] if args.no_decode else decode_report(browser, url, args.model, args.runs)
         browser.close()
         server = server_only(url, args.model)
 
@@ -281,6 +291,7 @@ def main() -> None:
     print(f"targets: p95 <= {TARGET_P95_MS:g} ms {verdict[p95 <= TARGET_P95_MS]}; "
           f">= {TARGET_RATE:g} updates/s {verdict[min(rate, flood_rate) >= TARGET_RATE]}")
     print("\n".join(map_report))
+    print("\n".join(local_report))
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@
       console.warn("local decoding failed; the server decodes from now on:", error);
       local = null;
       delete document.documentElement.dataset.decoding;
+      showServer();
       byId("z-form")?.dispatchEvent(new Event("input", { bubbles: true }));
     } finally {
       running = false;
@@ -111,22 +112,21 @@
     return { data: out.data, dims: out.dims }; // (N, C, H, W)
   }
 
-  // Tiles of `cols` images a row, as server/render.py's `tile` lays them out, to a PNG data URL.
-  const scratch = document.createElement("canvas");
-  function draw(x, cols, logits) {
+  // Tiles of `cols` images a row, as server/render.py's `tile` lays them out, into `canvas`.
+  function draw(x, cols, logits, canvas) {
     const [n, c, h, w] = x.dims;
     const rows = Math.ceil(n / cols);
-    scratch.width = cols * w;
-    scratch.height = rows * h;
-    const ctx = scratch.getContext("2d");
-    const image = ctx.createImageData(scratch.width, scratch.height);
+    if (canvas.width !== cols * w) canvas.width = cols * w;
+    if (canvas.height !== rows * h) canvas.height = rows * h;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(canvas.width, canvas.height);
     const px = image.data;
     const level = (v) => Math.min(255, Math.max(0, Math.round((logits ? 1 / (1 + Math.exp(-v)) : v) * 255)));
     for (let i = 0; i < n; i++) {
       const ox = (i % cols) * w, oy = Math.floor(i / cols) * h;
       for (let y = 0; y < h; y++) {
         for (let xx = 0; xx < w; xx++) {
-          const at = 4 * ((oy + y) * scratch.width + ox + xx);
+          const at = 4 * ((oy + y) * canvas.width + ox + xx);
           const src = ((i * c) * h + y) * w + xx;
           for (let ch = 0; ch < 3; ch++) px[at + ch] = level(x.data[src + (c === 3 ? ch * h * w : 0)]);
           px[at + 3] = 255;
@@ -134,20 +134,48 @@
       }
     }
     ctx.putImageData(image, 0, 0);
-    return scratch.toDataURL("image/png");
+  }
+
+  // The slider's image is drawn on a canvas that takes the <img>'s place: drawn pixels are on screen
+  // at the next frame, where a new src is decoded first (~10 ms on a busy machine). The <img> keeps
+  // the z shown in data-z, for the page's other scripts and for tests.
+  function canvasFor(img) {
+    let canvas = byId("decoded-local");
+    if (!canvas || canvas.previousElementSibling !== img) {
+      canvas?.remove();
+      canvas = document.createElement("canvas");
+      canvas.id = "decoded-local";
+      canvas.setAttribute("role", "img");
+      img.after(canvas);
+    }
+    return canvas;
   }
 
   async function showImage(dec) {
     const z = values();
     const img = byId("decoded");
     if (!img || !z.length) return;
-    const url = draw(await decode(dec, z.map(Number), z.length), 1, dec.logits);
+    const x = await decode(dec, z.map(Number), z.length);
     if (dec !== local || !document.body.contains(img)) return;
+    const canvas = canvasFor(img);
+    draw(x, 1, dec.logits, canvas);
     img.dataset.source = "local";
     img.dataset.z = z.join(",");
     img.alt = `The decoded image at z = (${img.dataset.z})`;
-    img.src = url;
+    canvas.setAttribute("aria-label", img.alt);
+    img.hidden = true;
+    canvas.hidden = false;
+    shown(img);
   }
+
+  // The server's image again (local decoding stopped): the canvas goes.
+  function showServer() {
+    byId("decoded-local")?.remove();
+    const img = byId("decoded");
+    if (img) img.hidden = false;
+  }
+
+  const scratch = document.createElement("canvas");
 
   // latent.traverse: row k sweeps z_k over z_k - span .. z_k + span in `steps`, the others held.
   function traverse(base, span, steps) {
@@ -171,10 +199,11 @@
     const steps = +(img.dataset.steps ?? query.get("steps"));
     const z = values();
     if (!(steps >= 2) || !z.length) return;
-    const url = draw(await decode(dec, traverse(z.map(Number), span, steps), z.length), steps, dec.logits);
+    const x = await decode(dec, traverse(z.map(Number), span, steps), z.length);
     if (dec !== local || !document.body.contains(img)) return;
+    draw(x, steps, dec.logits, scratch);
     Object.assign(img.dataset, { span, steps, z: z.join(","), source: "local" });
-    img.src = url;
+    img.src = scratch.toDataURL("image/png");
   }
 
   document.addEventListener("input", (event) => {
@@ -204,7 +233,7 @@
     document.dispatchEvent(new CustomEvent("vae:shown", { detail }));
   }
   document.addEventListener("load", (event) => {
-    if (event.target.id === "decoded") shown(event.target);
+    if (event.target.id === "decoded" && !event.target.hidden) shown(event.target); // the server's image
   }, true);
 
   const first = byId("decoded"); // the page's own image may have loaded before this script ran

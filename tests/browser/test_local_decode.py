@@ -93,7 +93,9 @@ def test_a_drag_is_decoded_on_the_page_and_ends_at_the_servers_image(local_page:
     assert len(during) >= 15, f"the image followed the drag: {len(during)} images for 30 moves"
     assert during[-1]["z"] == [float(final), 0]
     assert asked == [], "no slider image was asked of the server while the page decodes"
-    local = pixels(page.locator("#decoded").get_attribute("src"))
+    expect(page.locator("#decoded")).to_be_hidden()
+    expect(page.locator("#decoded-local")).to_be_visible()
+    local = pixels(page.evaluate("document.getElementById('decoded-local').toDataURL()"))
     server = server_image(page, f"/decode?model=mnist-z2&z={final},0")
     assert local.shape == server.shape == (28, 28)
     assert np.abs(local - server).max() <= 1, "the local image is the server's to within 1/255"

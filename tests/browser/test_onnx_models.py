@@ -41,7 +41,15 @@ def onnx_page(browser: Any, onnx_server: str) -> Iterator[Any]:
 
 
 def shown(page: Any, selector: str = "#decoded") -> np.ndarray:
-    """The pixels of an <img> as the page holds them (its data URL or its fetched PNG)."""
+    """The pixels of an <img> as the page holds them (its data URL or its fetched PNG); for the
+    slider's image, the canvas the page decodes into once it does (static/local-decode.js)."""
+    if selector == "#decoded" and page.locator("#decoded-local:visible").count():
+        import base64
+
+        url = page.evaluate("document.getElementById('decoded-local').toDataURL()")
+        rgb = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+        grey = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+        return rgb[..., 0] if grey else rgb
     src = page.locator(selector).get_attribute("src")
     body = page.request.get(src).body() if not src.startswith("data:") else None
     if body is None:
