@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 from model import store
 
@@ -28,6 +31,24 @@ def remove_stale(path: Path) -> None:
 
 def save(path: Path, state: dict[str, Any]) -> None:
     store.atomic_write(path, lambda p: torch.save(state, p))
+
+
+def capture(vae: nn.Module, opt: Optimizer, sched: LRScheduler, device: torch.device) -> dict[str, Any]:
+    """The trainable state: weights, optimizer, schedule and RNG (the CUDA one too on a GPU)."""
+    return {"model": vae.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "rng": torch.get_rng_state(),
+            **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {})}
+
+
+def restore(state: dict[str, Any], vae: nn.Module, opt: Optimizer, sched: LRScheduler,
+            device: torch.device) -> None:
+    """Put back what `capture` took."""
+    vae.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    if device.type == "cuda" and "cuda_rng" in state:
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
 
 
 def read(path: Path) -> dict[str, Any] | None:

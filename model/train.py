@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler, TensorDataset
 from tqdm import tqdm
@@ -140,6 +141,18 @@ def draws(step: int, n: int, world: World, args: argparse.Namespace, x_shape: to
     return u, (eps if args.iw_train else eps[0])
 
 
+def optimize(model: nn.Module, opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler,
+             xb: torch.Tensor, eps: torch.Tensor, *, iw: bool) -> float:
+    """One step on a batch; returns its loss. Under DDP, backward averages the gradients over the
+    processes: the global batch's mean."""
+    loss = iw_bound_loss(model, xb, eps) if iw else neg_elbo_loss(model, xb, eps)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.item()
+
+
 def train(args: argparse.Namespace) -> ModelCard | None:
     """Train; returns the card on rank 0 (the one process that writes it), None on the others."""
     world = world_from_env()
@@ -187,12 +200,7 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
         refused = checkpoint.refusal(ckpt, state, config.to_dict(), schedule, world.size, len(train_x))
         if refused:
             sys.exit(f"error: {refused}" if world.main else 1)
-        vae.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"])
-        if device.type == "cuda" and "cuda_rng" in state:
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        checkpoint.restore(state, vae, opt, sched, device)
         history, seconds = state["history"], state["seconds"]
         step = state.get("step", state["epoch"] * steps_per_epoch)
         train_sum = state["train_sum"] if world.main else 0.0  # the epoch's loss so far, summed over ranks
@@ -203,12 +211,9 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
     def save(epoch: int, partial: float) -> None:
         if world.main:
             checkpoint.save(ckpt, {
-                "model": vae.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng": torch.get_rng_state(), "history": history, "epoch": epoch, "step": step,
-                "train_sum": partial, "seconds": seconds, "world_size": world.size,
-                "config": config.to_dict(), "schedule": schedule,
-                **({"cuda_rng": torch.cuda.get_rng_state(device)} if device.type == "cuda" else {}),
-            })
+                **checkpoint.capture(vae, opt, sched, device), "history": history, "epoch": epoch,
+                "step": step, "train_sum": partial, "seconds": seconds, "world_size": world.size,
+                "config": config.to_dict(), "schedule": schedule})
 
     for epoch in range(step // steps_per_epoch, args.epochs):
         t0 = time.perf_counter()
@@ -223,13 +228,8 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
             xb = train_x[idx.to(device)]
             u, eps = draws(step, len(idx) * world.size, world, args, xb.shape[1:], config.latent_dim, device)
             xb = (u < xb).to(xb.dtype) if u is not None else xb  # a fresh Bernoulli(x) draw
-            loss = iw_bound_loss(model, xb, eps) if args.iw_train else neg_elbo_loss(model, xb, eps)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()  # DDP averages the gradients over the processes: the global batch's mean
-            opt.step()
-            sched.step()
+            value = optimize(model, opt, sched, xb, eps, iw=args.iw_train > 0)
             step += 1
-            value = loss.item()
             running = 0.98 * running + 0.02 * value if running else value
             total += value * len(idx)
             bar.set_postfix(loss=f"{running:.2f}", refresh=False)  # refresh=True ignores mininterval
