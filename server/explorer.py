@@ -15,17 +15,26 @@ from server.link import Path
 from server.registry import LoadedModel
 from server.view import VIEW, Grid, beyond_notice, snap
 
+BLANK_RANGE = 0.02  # a model input whose pixels all lie within this of each other shows nothing
+
+BLANK = ("This image is all one shade (blank, one colour, or a single pixel): there is nothing in it for "
+         "the encoder to read, so the reconstruction shows what the model makes of an empty input.")
+
 
 @dataclass(frozen=True)
 class Upload:
-    """An upload's preprocessed input and its reconstruction, as PNG data URLs."""
+    """An upload's preprocessed input and its reconstruction, as PNG data URLs, and a warning when
+    the input shows nothing (it is accepted: an empty input is a fair question to ask a model)."""
 
     input_url: str
     reconstruction_url: str
+    warning: str | None = None
 
     @classmethod
     def of(cls, r: Reconstruction) -> Upload:
-        return cls(*(render.data_url(render.image_png(images)) for images in (r.input, r.image)))
+        shown, redrawn = (render.data_url(render.image_png(images)) for images in (r.input, r.image))
+        blank = float(r.input.amax() - r.input.amin()) < BLANK_RANGE
+        return cls(shown, redrawn, warning=BLANK if blank else None)
 
 
 def landing(r: Reconstruction) -> tuple[list[float], str | None]:

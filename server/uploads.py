@@ -25,20 +25,28 @@ RAW_TYPES = ("image/", "application/octet-stream")
 EXPECTED = f"a multipart/form-data field {FIELD!r} or a raw image/* body holding a {ACCEPTED_TEXT} image"
 
 
+def megabytes(n: int) -> str:
+    """A size as people read it: "45.8 MB", "97.7 KB", "12 bytes" (binary units, as file managers count)."""
+    for unit, size in (("MB", 2**20), ("KB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
 def too_large(size: str, limit: int) -> HTTPException:
-    return HTTPException(413, detail=f"the upload is {size}; the limit is {limit:,} bytes")
+    return HTTPException(413, detail=f"the upload is {size}; the limit is {megabytes(limit)}")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise too_large(f"{int(length):,} bytes", limit)
+        raise too_large(megabytes(int(length)), limit)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise too_large(f"more than {limit:,} bytes", limit)
+            raise too_large(f"more than {megabytes(limit)}", limit)
     return bytes(body)
 
 
@@ -62,7 +70,7 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
         data = await field.read()
         await form.close()
         if len(data) > max_bytes:
-            raise too_large(f"{len(data):,} bytes", max_bytes)
+            raise too_large(megabytes(len(data)), max_bytes)
         return data
     if ctype and not ctype.startswith(RAW_TYPES):
         raise HTTPException(415, detail=f"expected {EXPECTED}; got a {ctype} body")

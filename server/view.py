@@ -23,6 +23,8 @@ from model.data import TITLES
 class ViewDefaults:
     bound: float = 3.0  # sliders and the default grid run over [-bound, bound]: ±3 prior std devs
     decimals: int = 2  # slider step 0.01: 600 positions over [-3, 3] feel continuous
+    key_step: float = 0.1  # an arrow key moves a slider this far: a change the image shows
+    coarse_step: float = 0.5  # Shift + an arrow key
     grid_steps: int = 15
     traverse_span: float = 3.0
     traverse_steps: int = 9

@@ -66,7 +66,8 @@
   document.addEventListener("input", (event) => {
     const target = event.target;
     if (target.type === "range") showValue(target);
-    if (event.isTrusted && target.closest?.("#sliders")) notice(""); // a notice about the last jump is stale
+    const byUser = event.isTrusted || event.detail?.byUser; // keys.js's steps are a person's too
+    if (byUser && target.closest?.("#sliders")) notice(""); // a notice about the last jump is stale
     if (target.closest?.("#z-form")) {
       if (target.id === "z-form") sliders().forEach(showValue); // new sliders were swapped in
       placeMarker();

@@ -60,7 +60,7 @@
     lastSource = event.detail.from === "draw" ? "draw" : "";
   });
   document.addEventListener("input", (event) => {
-    if (event.isTrusted && event.target.closest?.("#sliders")) lastSource = "";
+    if ((event.isTrusted || event.detail?.byUser) && event.target.closest?.("#sliders")) lastSource = "";
   });
   document.addEventListener("htmx:afterRequest", (event) => {
     if (event.target.id === "sample" || event.target.id === "reset") lastSource = "";

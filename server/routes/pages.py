@@ -32,6 +32,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 # the image, grid, traversal and URL then follow by the same path as a drag.
 AFTER_Z_SWAP = {"HX-Trigger-After-Swap": '{"input": {"target": "#z-form"}}'}
 TO_Z_MESSAGE = [Depends(errors_to("#z-message"))]  # slider errors show under the sliders
+TO_UPLOAD_MESSAGE = [Depends(errors_to("#upload-message"))]  # above the last good upload, which stays
 Finite = Query(allow_inf_nan=False)
 DEFAULT = Grid()
 
@@ -110,7 +111,7 @@ async def traversal(request: Request, model: ModelDep, z: SliderZ) -> HTMLRespon
     return html(request, "partials/traversal.html", s=Explorer(model, z))
 
 
-@router.post("/fragments/upload", response_class=HTMLResponse)
+@router.post("/fragments/upload", response_class=HTMLResponse, dependencies=TO_UPLOAD_MESSAGE)
 async def upload(
     request: Request, model: ModelDep, settings: SettingsDep, decoder: DecoderDep
 ) -> HTMLResponse:

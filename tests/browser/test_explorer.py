@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from server.uploads import megabytes
 from tests.browser.conftest import UPLOAD_LIMIT
 
 pytestmark = pytest.mark.browser
@@ -161,7 +162,7 @@ def test_too_large_upload_shows_an_error(page: Any) -> None:
     page.goto("/?model=mnist-z2")
     big = b"\x89PNG" + bytes(UPLOAD_LIMIT + 1000)
     page.set_input_files("#upload", files=[png_file(big)])
-    expect(page.locator(".upload-panel .message")).to_contain_text(f"the limit is {UPLOAD_LIMIT:,} bytes")
+    expect(page.locator(".upload-panel .message")).to_contain_text(f"the limit is {megabytes(UPLOAD_LIMIT)}")
 
 
 def test_url_holds_the_state_and_restores_it(page: Any) -> None:
@@ -170,14 +171,14 @@ def test_url_holds_the_state_and_restores_it(page: Any) -> None:
     page.locator("#z3").focus()
     for _ in range(5):
         page.keyboard.press("ArrowRight")
-    expect(page).to_have_url(re.compile(r"\?model=mnist-z10&z=0,0,0,0\.05(,0){6}$"))
+    expect(page).to_have_url(re.compile(r"\?model=mnist-z10&z=0,0,0,0\.5(,0){6}$"))  # 5 x 0.1
     assert page.evaluate("history.length") == entries, "moving a slider does not fill the history"
 
     other = page.context.new_page()
     other.goto(page.url)
     expect(other.locator("#model")).to_have_value("mnist-z10")
-    expect(other.locator("#z3")).to_have_value("0.05")
-    expect(other.locator("#decoded")).to_have_attribute("data-z", "0,0,0,0.05,0,0,0,0,0,0")
+    expect(other.locator("#z3")).to_have_value("0.5")
+    expect(other.locator("#decoded")).to_have_attribute("data-z", "0,0,0,0.5,0,0,0,0,0,0")
 
 
 def test_keyboard_picks_dimensions_samples_and_resets(page: Any) -> None:
@@ -190,7 +191,7 @@ def test_keyboard_picks_dimensions_samples_and_resets(page: Any) -> None:
     page.keyboard.press("[")
     expect(page.locator("#z9")).to_be_focused()
     page.keyboard.press("ArrowRight")
-    expect(page.locator("#decoded")).to_have_attribute("data-z", "0,0,0,0,0,0,0,0,0,0.01")
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0,0,0,0,0,0,0,0,0,0.1")
 
     page.keyboard.press("s")
     expect(page.locator("#decoded")).not_to_have_attribute("data-z", re.compile(r"^0,0,0,0,0,0,0,0,0,"))

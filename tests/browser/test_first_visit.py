@@ -360,6 +360,7 @@ def test_switching_models_keeps_z_of_the_same_size_and_back_returns(any_page: An
     any_page.go_back()
     expect(any_page.locator("#model")).to_have_value("mnist-z2")
     expect(any_page.locator(".card")).to_contain_text("MNIST")
+    any_page.wait_for_load_state("networkidle")
     any_page.go_forward()
     expect(any_page.locator("#model")).to_have_value("fashion-z2")
 
@@ -420,3 +421,133 @@ def test_the_sweep_names_its_dimension(page: Any) -> None:
     page.select_option("#sweep-dim", "3")
     expect(sweep).to_have_text("GIF: sweep z3")
     expect(sweep).to_have_attribute("download", "mnist-z10-z3-sweep.gif")
+
+
+# ---- 13, 14. keys you can see; the keyboard reaches the grid and the traversals ---------------
+
+
+def test_arrow_keys_move_a_slider_by_a_visible_step_and_shift_by_a_coarse_one(page: Any) -> None:
+    page.goto("/?model=mnist-z2")
+    page.locator("#z0").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0.1,0")
+    page.keyboard.press("Shift+ArrowRight")
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0.6,0")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0,0")
+    page.keyboard.press("End")
+    page.keyboard.press("Shift+ArrowRight")  # at the end it stays there
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "3,0")
+    legend = page.locator(".keys")
+    for key in ("←", "→", "Shift", "Home", "End", "Enter", "[", "]", "s", "r"):
+        expect(legend.locator("kbd", has_text=key).first).to_be_visible()
+    expect(legend).to_contain_text("by 0.1, with Shift by 0.5")
+
+
+def test_the_keyboard_goes_to_a_grid_cell(page: Any) -> None:
+    page.goto("/?model=mnist-z2")
+    frame = page.locator(".grid-frame")
+    frame.focus()
+    outline = page.locator(".grid-frame .cell-focus")
+    expect(outline).to_be_visible()  # on the cell under the marker: z = (0, 0), cell (7, 7)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    # 15 cells over -3..3: cell 9 is -3 + 9 * 6/14 = 0.857, cell 6 is -0.43
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0.86,-0.43")
+    page.wait_for_load_state("networkidle")  # the grid is redrawn around the new z
+    expect(page.locator(".grid-frame")).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press(" ")
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0.43,-0.43")
+
+
+def test_the_keyboard_and_a_click_go_to_a_traversal_cell(page: Any) -> None:
+    page.goto("/?model=mnist-z10&z=0,0,0,0,0,0,0,0,0,0")
+    frame = page.locator(".traversal-frame")
+    frame.focus()
+    expect(page.locator(".traversal-frame .cell-focus")).to_be_visible()  # row z0, middle column
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # z2 one column right of its value: +0.75 (9 columns over ±3)
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0,0,0.75,0,0,0,0,0,0,0")
+    page.wait_for_load_state("networkidle")
+    image = page.locator("#traversal")
+    box = image.bounding_box()
+    image.click(position={"x": box["width"] * 0.5 / 9, "y": box["height"] * 4.5 / 10})  # z4, first column
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0,0,0.75,0,-3,0,0,0,0,0")
+
+
+# ---- 15. phone -------------------------------------------------------------------------------
+
+
+def test_phone_tap_targets_are_24_px_or_more_and_no_key_legend(touch: Any) -> None:
+    touch.goto("/?model=mnist-z10")
+    expect(touch.locator(".keys")).to_be_hidden()
+    small = touch.evaluate("""() => [...document.querySelectorAll(
+        "#sliders input[type=range], .sources button, #interp-form input[type=radio], button, select")]
+      .filter((el) => el.offsetParent !== null)
+      .map((el) => [el.id || el.textContent.trim() || el.name, el.getBoundingClientRect().height])
+      .filter(([, h]) => h < 24)""")
+    assert small == [], small
+
+
+def test_phone_captions_fit_their_boxes(touch: Any) -> None:
+    touch.goto("/?model=mnist-z2")
+    touch.set_input_files("#upload", files=[png_file(digit_png())])
+    draw = touch.locator("#draw")
+    draw.scroll_into_view_if_needed()
+    draw_stroke(touch, [(0.5, 0.2), (0.5, 0.8)])
+    expect(touch.locator("#draw-reconstruction")).to_be_visible()
+    over = touch.evaluate("""() => [...document.querySelectorAll("figcaption")]
+      .filter((f) => f.offsetParent !== null && f.scrollWidth > f.clientWidth + 1)
+      .map((f) => f.textContent)""")
+    assert over == []
+
+
+def test_phone_sticky_image_lets_the_panels_below_the_sliders_show(touch: Any) -> None:
+    touch.goto("/?model=mnist-z10")
+    image = touch.locator(".decoded-panel")
+    touch.locator("#z9").scroll_into_view_if_needed()
+    box = image.bounding_box()
+    assert box["y"] <= 1, "while the sliders scroll, the image stays at the top"
+    for heading in ("#grid-title", "#traversal-title"):
+        touch.locator(heading).scroll_into_view_if_needed()
+        touch.evaluate(f"document.querySelector('{heading}').scrollIntoView()")
+        touch.wait_for_timeout(200)
+        top = touch.locator(heading).bounding_box()
+        covering = image.bounding_box()
+        assert covering["y"] + covering["height"] <= top["y"] + 1, f"{heading} is not under the image"
+    controls = touch.locator("#grid-form")
+    controls.evaluate("(el) => el.scrollIntoView()")
+    touch.wait_for_timeout(200)
+    assert image.bounding_box()["y"] + image.bounding_box()["height"] <= controls.bounding_box()["y"] + 1
+
+
+# ---- 17. uploads ---------------------------------------------------------------------------
+
+
+def test_a_failed_upload_keeps_the_last_good_result(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2")
+    any_page.set_input_files("#upload", files=[png_file(digit_png())])
+    expect(any_page.locator("#upload-reconstruction")).to_be_visible()
+    z = slider_values(any_page)
+    text = {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi"}
+    any_page.set_input_files("#upload", files=[text])
+    expect(any_page.locator("#upload-message .message")).to_contain_text("expected a PNG")
+    expect(any_page.locator("#upload-reconstruction")).to_be_visible()
+    assert slider_values(any_page) == z
+    any_page.set_input_files("#upload", files=[png_file(digit_png())])
+    expect(any_page.locator("#upload-message .message")).to_have_count(0)
+
+
+def test_a_blank_upload_is_shown_with_a_warning(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2")
+    white = io.BytesIO()
+    Image.new("L", (40, 40), 255).save(white, format="PNG")
+    any_page.set_input_files("#upload", files=[png_file(white.getvalue())])
+    expect(any_page.locator("#upload-result .notice")).to_contain_text("all one shade")
+    expect(any_page.locator("#upload-reconstruction")).to_be_visible()

@@ -116,15 +116,15 @@ def test_upload_beyond_the_byte_cap_is_413(client_with: Callable[..., TestClient
         big = encoded(Image.effect_noise((100, 100), 60).convert("L"))
         assert len(big) > 2048
         multipart = capped.post("/reconstruct", files={"image": ("big.png", big, "image/png")})
-        assert "limit is 2,048 bytes" in detail_of(multipart, 413)
+        assert "limit is 2 KB" in detail_of(multipart, 413)
         raw = capped.post("/encode", content=big, headers={"Content-Type": "image/png"})
-        assert "limit is 2,048 bytes" in detail_of(raw, 413)
+        assert "limit is 2 KB" in detail_of(raw, 413)
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: the cap applies while reading
             yield from (big[i : i + 500] for i in range(0, len(big), 500))
 
         streamed = capped.post("/encode", content=chunks(), headers={"Content-Type": "image/png"})
-        assert "more than 2,048 bytes" in detail_of(streamed, 413)
+        assert "more than 2 KB" in detail_of(streamed, 413)
 
 
 def test_upload_beyond_the_pixel_cap_is_413(client_with: Callable[..., TestClient]) -> None:
@@ -149,3 +149,10 @@ def test_upload_of_odd_modes_works(client: TestClient, mode: str) -> None:
 def test_upload_of_odd_sizes_works(client: TestClient, size: tuple[int, int]) -> None:
     r = client.post("/encode", files={"image": ("d.png", encoded(Image.new("L", size, 128)), "image/png")})
     assert r.status_code == 200 and len(r.json()["mean"]) == 2
+
+
+def test_sizes_are_said_in_megabytes() -> None:
+    from server.uploads import megabytes
+
+    sizes = (48_029_547, 10 * 2**20, 100_000, 12)
+    assert [megabytes(n) for n in sizes] == ["45.8 MB", "10 MB", "97.7 KB", "12 bytes"]

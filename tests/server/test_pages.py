@@ -200,3 +200,32 @@ def test_upload_rejects_non_image_with_a_visible_message(pages: TestClient) -> N
     )
     assert r.status_code == 415
     assert 'class="message" role="alert"' in r.text and "expected a PNG, JPEG" in r.text
+
+
+def plain_png(size: tuple[int, int], color: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("size", "color"), [((40, 40), 255), ((40, 40), 0), ((1, 1), 128)])
+def test_upload_of_a_blank_image_is_accepted_with_a_warning(
+    pages: TestClient, size: tuple[int, int], color: int
+) -> None:
+    image = {"image": ("blank.png", plain_png(size, color), "image/png")}
+    r = pages.post("/fragments/upload", params={"model": "mnist-z2"}, files=image)
+    assert r.status_code == 200 and "all one shade" in r.text
+    good = pages.post(
+        "/fragments/upload", params={"model": "mnist-z2"}, files={"image": ("one.png", png(), "image/png")}
+    )
+    assert "all one shade" not in good.text
+
+
+def test_upload_errors_go_above_the_last_good_result(pages: TestClient) -> None:
+    bad = {"image": ("notes.txt", b"not an image", "text/plain")}
+    r = pages.post("/fragments/upload", params={"model": "mnist-z2"}, files=bad, headers=HX)
+    assert r.status_code == 415 and r.headers["HX-Retarget"] == "#upload-message"
+    good = pages.post(
+        "/fragments/upload", params={"model": "mnist-z2"}, files={"image": ("one.png", png(), "image/png")}
+    )
+    assert '<div id="upload-message" hx-swap-oob="innerHTML"></div>' in good.text  # the error goes
