@@ -62,7 +62,8 @@
       // row k sweeps z_k from base_k - span to base_k + span, as the server's /traverse draws it
       go(frame, row, col) {
         const d = frame.dataset, n = +d.steps, span = +d.span;
-        const base = +d.base.split(",")[row];
+        // the z the picture shows: local-decode.js's, when it redrew it here, else the server's
+        const base = +(byId("traversal")?.dataset.z || d.base).split(",")[row];
         byId(`z${row}`).value = base - span + (2 * span * col) / (n - 1);
       },
     },
