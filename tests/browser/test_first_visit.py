@@ -47,6 +47,13 @@ def any_page(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue("page" if request.param == "desktop" else "touch")
 
 
+def settle(page: Any) -> None:
+    """Until the grid and traversal have been asked for again after the last move (250 ms later) and
+    no htmx request is in flight."""
+    page.wait_for_timeout(400)
+    page.wait_for_function("!document.querySelector('.htmx-request')")
+
+
 # ---- 1. one z range: sliders, grid, URL, map ------------------------------------------------
 
 
@@ -71,7 +78,7 @@ def test_a_click_on_the_grids_corner_lands_on_that_cell(any_page: Any) -> None:
     cell = box["width"] / 15
     grid.click(position={"x": box["width"] - cell / 2, "y": cell / 2})  # the top-right cell
     expect(any_page.locator("#decoded")).to_have_attribute("data-z", "3,-3")
-    any_page.wait_for_load_state("networkidle")  # the grid is redrawn around the new z
+    settle(any_page)  # the grid is redrawn around the new z
     expect(any_page.locator("#grid-marker")).to_be_visible()
     box = grid.bounding_box()
     marker = any_page.evaluate("""(() => { const r = document.querySelector('#grid-marker')
@@ -352,15 +359,15 @@ def test_switching_models_keeps_z_of_the_same_size_and_back_returns(any_page: An
     any_page.select_option("#model", "mnist-z10")
     expect(any_page.locator("#sliders input[type=range]")).to_have_count(10)
     expect(any_page.locator("#decoded")).to_have_attribute("data-z", ",".join(["0"] * 10))
-    any_page.wait_for_load_state("networkidle")  # a person does not press Back within 100 ms
+    settle(any_page)  # a person does not press Back within 100 ms
     any_page.go_back()
     expect(any_page.locator("#model")).to_have_value("fashion-z2")
     expect(any_page.locator("#decoded")).to_have_attribute("data-z", "1.25,-0.5")
-    any_page.wait_for_load_state("networkidle")
+    settle(any_page)
     any_page.go_back()
     expect(any_page.locator("#model")).to_have_value("mnist-z2")
     expect(any_page.locator(".card")).to_contain_text("MNIST")
-    any_page.wait_for_load_state("networkidle")
+    settle(any_page)
     any_page.go_forward()
     expect(any_page.locator("#model")).to_have_value("fashion-z2")
 
@@ -457,7 +464,7 @@ def test_the_keyboard_goes_to_a_grid_cell(page: Any) -> None:
     page.keyboard.press("Enter")
     # 15 cells over -3..3: cell 9 is -3 + 9 * 6/14 = 0.857, cell 6 is -0.43
     expect(page.locator("#decoded")).to_have_attribute("data-z", "0.86,-0.43")
-    page.wait_for_load_state("networkidle")  # the grid is redrawn around the new z
+    settle(page)  # the grid is redrawn around the new z
     expect(page.locator(".grid-frame")).to_be_focused()
     page.keyboard.press("ArrowLeft")
     page.keyboard.press(" ")
@@ -474,7 +481,7 @@ def test_the_keyboard_and_a_click_go_to_a_traversal_cell(page: Any) -> None:
     page.keyboard.press("ArrowRight")
     page.keyboard.press("Enter")  # z2 one column right of its value: +0.75 (9 columns over ±3)
     expect(page.locator("#decoded")).to_have_attribute("data-z", "0,0,0.75,0,0,0,0,0,0,0")
-    page.wait_for_load_state("networkidle")
+    settle(page)
     image = page.locator("#traversal")
     box = image.bounding_box()
     image.click(position={"x": box["width"] * 0.5 / 9, "y": box["height"] * 4.5 / 10})  # z4, first column
