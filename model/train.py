@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         train(args)
     except DataError as e:
-        sys.exit(f"error: {e}")
+        sys.exit(f"error: {e}" if world_from_env().main else 1)  # said once, by rank 0
 
 
 if __name__ == "__main__":
