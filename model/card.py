@@ -70,7 +70,7 @@ class ModelCard(BaseModel):
             return data
         config = data["config"]
         derived = {"latent_dim": config.get("latent_dim", 10), "image_size": config.get("image_size", 28)}
-        derived["channels"] = 1  # the native networks are grey
+        derived["channels"] = config.get("image_channels", 1)
         out = dict(data)
         for key, value in derived.items():
             if key in out and out[key] != value:

@@ -26,12 +26,14 @@ class VAEConfig:
     decoder_hidden: tuple[int, ...] | None = None
     channels: tuple[int, ...] = (32, 64)  # conv only: channels after each stride-2 convolution
     image_size: int = 28
+    image_channels: int = 1  # 1: grey, 3: RGB
 
     def __post_init__(self) -> None:
         assert self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}"
         assert self.arch in ARCHES, f"arch must be one of {ARCHES}, got {self.arch!r}"
         assert len(self.hidden) >= 1, "need at least one hidden layer"
         assert self.decoder_hidden is None or len(self.decoder_hidden) >= 1, "decoder needs a hidden layer"
+        assert self.image_channels in (1, 3), f"image_channels must be 1 or 3, got {self.image_channels}"
         if self.arch == "conv":
             assert self.image_size % (2 ** len(self.channels)) == 0, "image size must halve cleanly"
 
@@ -43,6 +45,8 @@ class VAEConfig:
         d = asdict(self)
         if d["decoder_hidden"] is None:
             del d["decoder_hidden"]  # cards and checkpoints from before the option stay equal
+        if d["image_channels"] == 1:
+            del d["image_channels"]  # likewise: grey models' configs read as they always did
         return d
 
     @classmethod
@@ -68,7 +72,7 @@ def _mlp(sizes: list[int], *, last_act: bool) -> nn.Sequential:
 
 def _conv_encoder(c: VAEConfig) -> nn.Sequential:
     layers: list[nn.Module] = []
-    ch_in = 1
+    ch_in = c.image_channels
     for ch in c.channels:
         layers += [nn.Conv2d(ch_in, ch, 4, stride=2, padding=1), nn.ELU()]
         ch_in = ch
@@ -84,9 +88,10 @@ def _conv_decoder(c: VAEConfig) -> nn.Sequential:
         _mlp([c.latent_dim, *c.decoder_widths, chans[0] * side * side], last_act=True),
         nn.Unflatten(1, (chans[0], side, side)),
     ]
-    for ch_in, ch_out in zip(chans, [*chans[1:], 1], strict=True):
+    outs = [*chans[1:], c.image_channels]
+    for i, (ch_in, ch_out) in enumerate(zip(chans, outs, strict=True)):
         layers.append(nn.ConvTranspose2d(ch_in, ch_out, 4, stride=2, padding=1))
-        if ch_out != 1:
+        if i < len(outs) - 1:  # the last layer gives logits
             layers.append(nn.ELU())
     return nn.Sequential(*layers)
 
@@ -115,7 +120,7 @@ class VAE(nn.Module):
         super().__init__()
         self.config = config
         self._device: torch.device | None = None
-        n = config.image_size**2
+        n = config.image_channels * config.image_size**2
         if config.arch == "mlp":
             self.encoder = nn.Sequential(
                 nn.Flatten(), _mlp([n, *config.hidden, 2 * config.latent_dim], last_act=False)
@@ -141,7 +146,7 @@ class VAE(nn.Module):
         return super()._apply(fn, recurse)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (N, 1, H, W) in [0, 1] -> (mu, logvar), each (N, latent_dim)."""
+        """x: (N, C, H, W) in [0, 1] -> (mu, logvar), each (N, latent_dim)."""
         h = self.encoder(x)
         mu, logvar = h.chunk(2, dim=1)
         return mu, logvar
@@ -156,11 +161,11 @@ class VAE(nn.Module):
         return mu + torch.exp(0.5 * logvar) * (torch.randn_like(mu) if eps is None else eps)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        s = self.config.image_size
-        return self.decoder(z).view(z.shape[0], 1, s, s)
+        c, s = self.config.image_channels, self.config.image_size
+        return self.decoder(z).view(z.shape[0], c, s, s)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: (N, latent_dim) -> pixel probabilities (N, 1, H, W) in [0, 1]."""
+        """z: (N, latent_dim) -> pixel probabilities (N, C, H, W) in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z))
 
     def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -171,7 +176,7 @@ class VAE(nn.Module):
     def forward(
         self, x: torch.Tensor, eps: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x (N, 1, H, W) -> (logits, mu, logvar); logits are (K*N, 1, H, W) for eps (K, N, d)."""
+        """x (N, C, H, W) -> (logits, mu, logvar); logits are (K*N, C, H, W) for eps (K, N, d)."""
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar, eps)
         return self.decode_logits(z.flatten(0, -2)), mu, logvar
@@ -215,12 +220,16 @@ def log_weights(
     return log_px_z + log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) - log_normal(z, mu, logvar)
 
 
-def neg_elbo_loss(model: nn.Module, x: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-    """Batch mean of BCE + KL: the training loss, nats per image. `model` is a VAE or its
-    DistributedDataParallel wrapper (whose forward synchronises the gradients)."""
+def neg_elbo_loss(
+    model: nn.Module, x: torch.Tensor, eps: torch.Tensor | None = None, *, beta: float = 1.0
+) -> torch.Tensor:
+    """Batch mean of BCE + beta * KL: the training loss, nats per image; beta = 1 is the negative
+    ELBO, beta > 1 the beta-VAE objective (Higgins et al., 2017), which trades reconstruction for a
+    posterior closer to the factorised prior. `model` is a VAE or its DistributedDataParallel
+    wrapper (whose forward synchronises the gradients)."""
     logits, mu, logvar = model(x, eps)
     rec, kl = loss_terms(logits, x, mu, logvar)
-    return (rec + kl).mean()
+    return (rec + beta * kl).mean()
 
 
 def iw_bound_loss(model: nn.Module, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
