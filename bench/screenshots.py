@@ -5,11 +5,15 @@ data is on this machine), so that it shows a reconstruction, the sliders at its 
 with its marker and the traversals. Below it, docs/beyond-<name>.png shows the panels under the
 first screen: the latent map with a hovered point, a drawn digit and its reconstruction, the
 interpolation from the drawing to a clicked map point, and the model insight. Also
-docs/explorer-phone.png at 390 px wide. Models whose card says "placeholder" are skipped unless
+docs/explorer-phone.png at 390 px wide on a touch screen. The labelled pictures alone (--only labelled):
+docs/insight-<name>.png (the model-insight panel: axes on the training curve, the glossary) and
+docs/traversal-<name>.png (rows labelled with dimension, KL and inactive) for a z=10 model with an
+inactive dimension,
+and the phone shot. Models whose card says "placeholder" are skipped unless
 --allow-placeholder: their pictures are noise. The test-set encodings are cached in a temporary
 folder, never next to the weights.
 
-    .venv/bin/python bench/screenshots.py [--out docs] [--allow-placeholder]
+    .venv/bin/python bench/screenshots.py [--out docs] [--allow-placeholder] [--only labelled]
 """
 
 from __future__ import annotations
@@ -49,8 +53,8 @@ def example_png(dataset: str) -> bytes | None:
 
 def settle(page: Any) -> None:
     """Wait until the debounced grid and traversal requests are done and every image is painted."""
-    page.wait_for_timeout(500)
-    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(800)  # not "networkidle": the map and the page's decoder may still be loading
+    page.wait_for_function("!document.querySelector('.htmx-request')")
     page.wait_for_function("[...document.images].filter((img) => img.getAttribute('src'))"
                            ".every((img) => img.complete && img.naturalWidth > 0)")
 
@@ -85,10 +89,27 @@ def shoot(page: Any, url: str, card: dict[str, Any], path: Path) -> None:
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
+def dim(card: dict[str, Any]) -> int:
+    size: int = card.get("latent_dim") or card.get("config", {}).get("latent_dim", 2)
+    return size
+
+
+def shoot_labelled(page: Any, url: str, card: dict[str, Any], out: Path) -> None:
+    """The insight panel and the traversals of one model, each as its own picture."""
+    page.goto(f"{url}/?model={card['name']}&z=0.5,-0.5" + ",0" * (dim(card) - 2))
+    settle(page)
+    for part, selector in (("insight", ".insight-panel"), ("traversal", ".traversal-panel")):
+        path = out / f"{part}-{card['name']}.png"
+        page.locator(selector).screenshot(path=str(path))
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--allow-placeholder", action="store_true", help="shoot untrained placeholder models too")
+    ap.add_argument("--only", choices=["all", "labelled"], default="all",
+                    help="labelled: only the insight panel, the traversals and the phone")
     args = ap.parse_args()
 
     cards = [json.loads(p.read_text()) for p in sorted(weights_dir().glob("*.json"))
@@ -107,10 +128,15 @@ def main() -> None:
             sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        for card in ready:
-            shoot(page, url, card, args.out / f"explorer-{card['name']}.png")
-            shoot_beyond(page, args.out / f"beyond-{card['name']}.png")
-        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        if args.only == "all":
+            for card in ready:
+                shoot(page, url, card, args.out / f"explorer-{card['name']}.png")
+                shoot_beyond(page, args.out / f"beyond-{card['name']}.png")
+        wide = [c for c in ready if dim(c) > 2] or ready  # one with an inactive dimension, if any
+        shoot_labelled(page, url, next((c for c in wide if min(c["metrics"].get("kl_per_dim") or [1]) < 0.05),
+                                       wide[-1]), args.out)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                 has_touch=True, is_mobile=True)
         shoot(phone, url, ready[-1], args.out / "explorer-phone.png")
         browser.close()
 
