@@ -23,8 +23,9 @@ from tests.conftest import synthetic_digits
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "tiny"
 EPOCHS = 2
-# 2,000 images in global batches of 20: 100 steps an epoch, long enough to kill a run mid-epoch
-TINY = ["--data", "mnist", "--latent-dim", "3", "--hidden", "64", "--batch-size", "20", "--epochs",
+# 2,000 images in global batches of 10: 200 steps an epoch, long enough to kill a run mid-epoch
+# even on a fast machine (the first checkpoint comes after 10)
+TINY = ["--data", "mnist", "--latent-dim", "3", "--hidden", "64", "--batch-size", "10", "--epochs",
         str(EPOCHS), "--iw-samples", "5", "--threads", "1", "--seed", "0", "--name", NAME,
         "--checkpoint-every", "10"]
 
@@ -179,7 +180,7 @@ def test_a_checkpoint_of_one_process_resumes_in_two(
     finally:
         proc.kill()
         proc.wait()
-    assert 0 < checkpoint_step(tmp_path) < 100, "the run was to be killed in its first epoch"
+    assert 0 < checkpoint_step(tmp_path) < 200, "the run was to be killed in its first epoch"
     rc, out = run(command(2, data_dir, tmp_path, "--resume"), tmp_path)
     assert rc == 0, out
     assert_same_losses(one_process, tmp_path)
@@ -203,4 +204,4 @@ def test_a_global_batch_that_does_not_split_over_the_processes_is_refused(
     with pytest.raises(SystemExit) as exit_:
         main(command(0, data_dir, tmp_path)[3:])
     assert str(exit_.value.code) == (
-        "error: --batch-size 20 is the global batch, split evenly over the 3 processes; pick a multiple of 3")
+        "error: --batch-size 10 is the global batch, split evenly over the 3 processes; pick a multiple of 3")
