@@ -44,10 +44,11 @@ class FactorTable:
     def rows(self, files: Sequence[str]) -> np.ndarray:
         """The codes of the named files, in their order: (len(files), F)."""
         index = {f: i for i, f in enumerate(self.files)}
-        missing = [f for f in files if f not in index]
+        wanted = [f.replace("\\", "/") for f in files]  # a Windows path names the same row
+        missing = [f for f in wanted if f not in index]
         if missing:
             raise FactorsError(f"{FILE_NAME} has no row for {len(missing)} file(s), e.g. {missing[:3]}")
-        return self.codes[[index[f] for f in files]]
+        return self.codes[[index[f] for f in wanted]]
 
 
 def is_numeric(column: Sequence[str]) -> bool:

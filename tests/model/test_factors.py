@@ -55,6 +55,7 @@ def test_codes_follow_the_order_of_numeric_values(table: factors.FactorTable) ->
 def test_rows_looks_files_up_in_the_order_asked(table: factors.FactorTable) -> None:
     picked = [table.files[9], table.files[2]]
     assert np.array_equal(table.rows(picked), table.codes[[9, 2]])
+    assert np.array_equal(table.rows([picked[0].replace("/", "\\")]), table.codes[[9]])
     with pytest.raises(FactorsError, match="no row for 1 file"):
         table.rows(["square/nope.png"])
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import shapes
+from model import factors, shapes
 from model.shapes import GRIDS, SCALES, SHAPES, Factors
 
 
@@ -115,6 +115,14 @@ def test_factors_cover_every_grid_value_evenly() -> None:
         values, counts = np.unique(getattr(factors, name), return_counts=True)
         assert np.allclose(values, sorted(grid))
         assert counts.min() > 6000 / len(grid) * 0.7, name
+
+
+def test_factors_are_independent_of_each_other() -> None:
+    drawn = shapes.sample(20000, seed=0)
+    codes = [drawn.shape, *(np.searchsorted(sorted(GRIDS[c]), getattr(drawn, c)) for c in GRIDS)]
+    for i in range(len(codes)):
+        for j in range(i + 1, len(codes)):  # bias alone is (levels_i - 1)(levels_j - 1) / 2N <= 0.006
+            assert factors.mutual_information(codes[i], codes[j]) < 0.01, (i, j)
 
 
 def test_the_same_seed_draws_the_same_images() -> None:
