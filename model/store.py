@@ -70,7 +70,9 @@ def save(vae: VAE, path: str | Path, card: dict[str, Any]) -> ModelCard:
     tensors = {k: v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}
     st = _with(base, ".safetensors")
     atomic_write(st, lambda p: save_file(tensors, str(p)))
-    fields = {**card, "name": base.name, "config": vae.config.to_dict(), "sha256": sha256(st)}
+    c = vae.config
+    sizes = {"latent_dim": c.latent_dim, "channels": c.image_channels, "image_size": c.image_size}
+    fields = {**card, "name": base.name, **sizes, "config": c.to_dict(), "sha256": sha256(st)}
     text = json.dumps(fields, indent=2) + "\n"
     written = cards.parse(text, _with(base, ".json"))  # never write a card that would not load
     atomic_write(_with(base, ".json"), lambda p: p.write_text(text))

@@ -26,22 +26,34 @@ from tqdm import tqdm
 
 from model import checkpoint, distributed, store
 from model.card import ModelCard
-from model.data import DataError, default_folder, load_split
+from model.data import DataError
 from model.distributed import World, world_from_env
 from model.evaluate import evaluate, iw_nll
+from model.folder import SIZES
+from model.sources import TrainingData, load_training_data, pixels
 from model.vae import ARCHES, VAE, VAEConfig, iw_bound_loss, neg_elbo_loss
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
-    p.add_argument("--data", default="mnist", help="data set name, stored in the card (mnist, fashion-mnist)")
-    p.add_argument("--data-dir", type=Path, help="folder with the IDX files (default: a known location)")
+    p.add_argument("--data", default="mnist",
+                   help="mnist, fashion-mnist, or a folder of images (PNG, JPEG, GIF, BMP, WebP; one "
+                        "subfolder per class, or none; train/ and test/ subfolders, or a seeded 10%% "
+                        "held out)")
+    p.add_argument("--data-dir", type=Path, help="folder with mnist's or fashion-mnist's IDX files "
+                                                 "(default: a known location)")
+    p.add_argument("--image-size", type=int, choices=SIZES, default=28,
+                   help="a folder's images are resized on their shorter side and centre-cropped to this")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                   help="1 (grey) or 3 (colour); default: taken from the data")
+    p.add_argument("--beta", type=float, default=1.0,
+                   help="weight of the KL term (beta-VAE; 1: the plain VAE)")
     p.add_argument("--latent-dim", type=int, default=10)
     p.add_argument("--arch", choices=ARCHES, default="mlp")
     p.add_argument("--hidden", default="512,512", help="hidden layer widths, comma-separated")
     p.add_argument("--decoder-hidden", default="",
                    help="the decoder's hidden widths from z outwards, when not --hidden reversed")
-    p.add_argument("--channels", default="32,64", help="conv channels, comma-separated")
+    p.add_argument("--conv-channels", default="32,64", help="conv channels, comma-separated")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128,
                    help="the global batch: under torchrun each of N processes takes batch-size / N")
@@ -64,8 +76,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="train on the importance-weighted bound with K samples per image (IWAE; 0: the ELBO)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (for tests)")
     args = p.parse_args(argv)
-    prefix = "fashion" if args.data.startswith("fashion") else args.data
+    prefix = "fashion" if args.data.startswith("fashion") else Path(args.data).resolve().name
     args.name = args.name or f"{prefix}-z{args.latent_dim}"
+    if args.beta <= 0 or (args.beta != 1 and args.iw_train):
+        p.error("--beta must be positive, and 1 with --iw-train (the IWAE bound has no beta)")
     return args
 
 
@@ -74,7 +88,7 @@ def ints(s: str) -> tuple[int, ...]:
 
 
 def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
-    keep = ["data", "latent_dim", "arch", "hidden", "channels", "epochs", "batch_size", "lr", "seed",
+    keep = ["data", "latent_dim", "arch", "hidden", "conv_channels", "epochs", "batch_size", "lr", "seed",
             "iw_samples", "name"]
     launcher = ["torchrun", f"--nproc_per_node={world_size}"] if world_size > 1 else ["python"]
     parts = [*launcher, "-m", "model.train"]
@@ -84,6 +98,12 @@ def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
         parts += ["--data-dir", str(args.data_dir)]
     if args.decoder_hidden:
         parts += ["--decoder-hidden", args.decoder_hidden]
+    if args.image_size != 28:
+        parts += ["--image-size", str(args.image_size)]
+    if args.channels:
+        parts += ["--channels", str(args.channels)]
+    if args.beta != 1:
+        parts += ["--beta", f"{args.beta:g}"]
     if args.binarize:
         parts.append("--binarize")
     if args.iw_train:
@@ -96,7 +116,7 @@ def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
 def schedule_of(args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed run must share with the run it continues, besides the network's config."""
     return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-            "binarize": args.binarize, "iw_train": args.iw_train, "limit": args.limit}
+            "binarize": args.binarize, "iw_train": args.iw_train, "limit": args.limit, "beta": args.beta}
 
 
 def lr_lambda(total_steps: int, warmup: int):  # type: ignore[no-untyped-def]
@@ -142,10 +162,10 @@ def draws(step: int, n: int, world: World, args: argparse.Namespace, x_shape: to
 
 
 def optimize(model: nn.Module, opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler,
-             xb: torch.Tensor, eps: torch.Tensor, *, iw: bool) -> float:
+             xb: torch.Tensor, eps: torch.Tensor, *, iw: bool, beta: float = 1.0) -> float:
     """One step on a batch; returns its loss. Under DDP, backward averages the gradients over the
     processes: the global batch's mean."""
-    loss = iw_bound_loss(model, xb, eps) if iw else neg_elbo_loss(model, xb, eps)
+    loss = iw_bound_loss(model, xb, eps) if iw else neg_elbo_loss(model, xb, eps, beta=beta)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -169,16 +189,17 @@ def train(args: argparse.Namespace) -> ModelCard | None:
 
 
 def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCard | None:
-    folder = args.data_dir or default_folder(args.data)
-    if folder is None:
-        raise DataError(f"no data folder for {args.data!r} found; pass --data-dir")
-    train_x, test_x = load_split(folder, "train").tensor(), load_split(folder, "test").tensor()
+    data = load_training_data(args.data, data_dir=args.data_dir, image_size=args.image_size,
+                              channels=args.channels, cache_dir=args.checkpoint_dir / "data", seed=args.seed)
+    train_x, test_x = data.train, data.test  # uint8 (a mapped file for a folder), float
     if args.limit:
         train_x, test_x = train_x[: args.limit], test_x[: max(1, args.limit // 6)]
-    train_x = train_x.to(device)
+    if data.in_memory:
+        train_x = train_x.to(device)
 
     config = VAEConfig(latent_dim=args.latent_dim, arch=args.arch, hidden=ints(args.hidden),
-                       channels=ints(args.channels), decoder_hidden=ints(args.decoder_hidden) or None)
+                       channels=ints(args.conv_channels), decoder_hidden=ints(args.decoder_hidden) or None,
+                       image_size=data.image_size, image_channels=data.channels)
     torch.manual_seed(args.seed)
     vae = VAE(config).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=args.lr)
@@ -225,10 +246,10 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
         bar = tqdm(batches[done:], desc=f"{args.name} {epoch + 1}/{args.epochs}", initial=done,
                    total=len(batches), leave=False, mininterval=1.0, file=sys.stderr, disable=not world.main)
         for idx in bar:
-            xb = train_x[idx.to(device)]
+            xb = pixels(train_x[idx.to(train_x.device)].to(device))
             u, eps = draws(step, len(idx) * world.size, world, args, xb.shape[1:], config.latent_dim, device)
             xb = (u < xb).to(xb.dtype) if u is not None else xb  # a fresh Bernoulli(x) draw
-            value = optimize(model, opt, sched, xb, eps, iw=args.iw_train > 0)
+            value = optimize(model, opt, sched, xb, eps, iw=args.iw_train > 0, beta=args.beta)
             step += 1
             running = 0.98 * running + 0.02 * value if running else value
             total += value * len(idx)
@@ -249,17 +270,18 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
             print(f"{args.name} epoch {epoch + 1}/{args.epochs}: train {history['train'][-1]:.2f} "
                   f"test {history['test'][-1]:.2f} nats/image ({seconds:.0f} s)", file=sys.stderr, flush=True)
         save(epoch + 1, 0.0)
-    return finish(args, world, vae, test_x, history, seconds, len(train_x)) if world.main else None
+    return finish(args, world, vae, test_x, history, seconds, len(train_x), data) if world.main else None
 
 
 def finish(args: argparse.Namespace, world: World, vae: VAE, test_x: torch.Tensor,
-           history: dict[str, list[float]], seconds: float, train_images: int) -> ModelCard:
+           history: dict[str, list[float]], seconds: float, train_images: int,
+           data: TrainingData) -> ModelCard:
     """Rank 0's last words: the test metrics, the weights, the card and the loss plot."""
     vae.eval()
     test = evaluate(vae, test_x)
     nll = iw_nll(vae, test_x, k=args.iw_samples)
     fields = {
-        "dataset": args.data, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+        **data.card, "beta": args.beta, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
         "seed": args.seed, "seconds": round(seconds, 1), "device": str(vae.device), "world_size": world.size,
         "binarize": args.binarize, "iw_train": args.iw_train,
         "torch_version": torch.__version__, "train_images": train_images, "test_images": len(test_x),
