@@ -15,6 +15,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from model import folder
+
 ACCEPTED = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 ACCEPTED_TEXT = "PNG, JPEG, GIF, BMP or WebP"
 INK_THRESHOLD = 0.25  # after normalising to [0, 1]: fainter pixels are paper noise, not ink
@@ -158,20 +160,8 @@ def preprocess(img: Image.Image, *, canvas: int = 28, box: int = 20) -> np.ndarr
     return centre(fit(x, box), canvas)
 
 
+
 def resize_crop(img: Image.Image, *, size: int, channels: int) -> np.ndarray:
-    """A decoded upload -> (channels, size, size) float32 in [0, 1]: resized so its shorter side is
-    `size`, then the centre cropped, as images from a folder are prepared for training. Transparent
-    pixels become white."""
-    img = shrink(orient(img))
-    if img.mode not in ("RGB", "L"):
-        rgba = img.convert("RGBA")
-        img = Image.new("RGB", rgba.size, (255, 255, 255))
-        img.paste(rgba, mask=rgba.getchannel("A"))
-    w, h = img.size
-    scale = size / min(w, h)
-    out_w, out_h = max(size, round(w * scale)), max(size, round(h * scale))
-    img = img.resize((out_w, out_h), Image.Resampling.LANCZOS)
-    left, top = (out_w - size) // 2, (out_h - size) // 2
-    img = img.crop((left, top, left + size, top + size))
-    arr = np.asarray(img.convert("RGB" if channels == 3 else "L"), dtype=np.float32) / 255
-    return arr.transpose(2, 0, 1) if channels == 3 else arr[None]
+    """An upload -> (channels, size, size) float32 in [0, 1], prepared as a folder's images were for
+    training (model/folder.py's resize_crop), after a very large upload is shrunk."""
+    return folder.resize_crop(shrink(img), size=size, channels=channels).astype(np.float32) / 255
