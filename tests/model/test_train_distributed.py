@@ -152,13 +152,14 @@ def test_only_rank_0_reports_progress(two_processes: Path) -> None:
     assert out.count(f"{NAME} epoch 1/{EPOCHS}:") == 1
 
 
-def test_kill_9_of_rank_1_restarts_from_the_checkpoint_and_finishes(
-    tmp_path: Path, data_dir: Path, two_processes: Path
+@pytest.mark.parametrize("rank", [1, 0])
+def test_kill_9_of_a_rank_restarts_from_the_checkpoint_and_finishes(
+    tmp_path: Path, data_dir: Path, two_processes: Path, rank: int
 ) -> None:
     proc = start(command(2, data_dir, tmp_path, max_restarts=1), tmp_path)
     try:
         wait_for_checkpoint(proc, tmp_path)
-        os.kill(worker_pid(proc.pid, rank=1), signal.SIGKILL)
+        os.kill(worker_pid(proc.pid, rank=rank), signal.SIGKILL)
         out = finish(proc, tmp_path)
     finally:
         proc.kill()
