@@ -73,3 +73,17 @@ def load_training_data(
         test_labels=found.test_labels, test_files=found.test_files, channels=found.channels,
         image_size=image_size, in_memory=False, card=card,
     )
+
+
+def factor_metrics(vae: Any, data: TrainingData, *, batch_size: int = 500) -> dict[str, Any] | None:
+    """Mutual information and MIG of the test images' latent means against the folder's
+    factors.csv (model/factors.py), or None when the data has none."""
+    from model import factors
+
+    root = data.root
+    if root is None or data.test_files is None or not (root / factors.FILE_NAME).is_file():
+        return None
+    table = factors.read_factors(root / factors.FILE_NAME)
+    with torch.inference_mode():
+        means = torch.cat([vae.encode(xb.to(vae.device))[0].cpu() for xb in data.test.split(batch_size)])
+    return factors.measure(means.numpy(), table.rows(data.test_files), table.names)

@@ -30,7 +30,7 @@ from model.data import DataError
 from model.distributed import World, world_from_env
 from model.evaluate import evaluate, iw_nll
 from model.folder import SIZES
-from model.sources import TrainingData, load_training_data, pixels
+from model.sources import TrainingData, factor_metrics, load_training_data, pixels
 from model.vae import ARCHES, VAE, VAEConfig, iw_bound_loss, neg_elbo_loss
 
 
@@ -293,6 +293,11 @@ def finish(args: argparse.Namespace, world: World, vae: VAE, test_x: torch.Tenso
         },
         "command": reproduce_command(args, world.size),
     }
+    measured = factor_metrics(vae, data)
+    if measured is not None:
+        fields["factors"] = measured
+        names = ", ".join(measured["factors"])
+        print(f"{args.name}: MIG {measured['mig']} over factors {names}", file=sys.stderr)
     card = store.save(vae.cpu(), args.out / args.name, fields)
     plot_history(history, args.out / f"{args.name}.png", f"{args.name} ({args.data})")
     print(f"{args.name}: test negative ELBO {test.neg_elbo:.2f}, IW NLL (k={args.iw_samples}) "
