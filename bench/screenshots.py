@@ -9,11 +9,13 @@ docs/explorer-phone.png at 390 px wide on a touch screen. The labelled pictures 
 docs/insight-<name>.png (the model-insight panel: axes on the training curve, the glossary) and
 docs/traversal-<name>.png (rows labelled with dimension, KL and inactive) for a z=10 model with an
 inactive dimension,
-and the phone shot. Models whose card says "placeholder" are skipped unless
+and the phone shot. docs/map-<name>.png (also alone: --only map): the latent map zoomed in until its
+points are images, over the manifold layer, with a lasso selection and its panel (with VAE_DATA_DIR
+holding the training split, 70,000 points). Models whose card says "placeholder" are skipped unless
 --allow-placeholder: their pictures are noise. The test-set encodings are cached in a temporary
 folder, never next to the weights.
 
-    .venv/bin/python bench/screenshots.py [--out docs] [--allow-placeholder] [--only labelled]
+    .venv/bin/python bench/screenshots.py [--out docs] [--allow-placeholder] [--only labelled|map]
 """
 
 from __future__ import annotations
@@ -77,6 +79,33 @@ def shoot_beyond(page: Any, path: Path) -> None:
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
+def shoot_map(page: Any, url: str, card: dict[str, Any], path: Path) -> None:
+    """The map panel: a lasso around its middle, then zoomed in on a point until about 80 points are
+    in view, drawn as their images over the manifold layer."""
+    page.goto(f"{url}/?model={card['name']}")
+    page.locator("#map-panel").scroll_into_view_if_needed()
+    page.wait_for_selector("#map-panel[data-state=ready], #map-panel[data-state=error]", timeout=120_000)
+    if page.locator("#map-panel").get_attribute("data-state") != "ready":
+        return
+    box = page.locator("#map-overlay").bounding_box()
+    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+    page.keyboard.down("Shift")
+    page.mouse.move(x - 70, y - 40)
+    page.mouse.down()
+    for dx, dy in ((40, -80), (90, -10), (60, 70), (-50, 60), (-70, -40)):
+        page.mouse.move(x + dx, y + dy, steps=6)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.check("#map-manifold")
+    page.evaluate("""() => { const p = latentMap.pointAt(3);
+                             while (latentMap.inView() > 80) latentMap.zoomAt(1.2, p.x, p.y); }""")
+    page.wait_for_function("latentMap.mode() === 'images' && latentMap.tilesLoading() === 0 "
+                           "&& latentMap.manifold() !== null")
+    settle(page)
+    page.locator("#map-panel").screenshot(path=str(path))
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
 def shoot(page: Any, url: str, card: dict[str, Any], path: Path) -> None:
     page.goto(f"{url}/?model={card['name']}")
     upload = example_png(card.get("dataset", ""))
@@ -108,8 +137,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--allow-placeholder", action="store_true", help="shoot untrained placeholder models too")
-    ap.add_argument("--only", choices=["all", "labelled"], default="all",
-                    help="labelled: only the insight panel, the traversals and the phone")
+    ap.add_argument("--only", choices=["all", "labelled", "map"], default="all",
+                    help="labelled: only the insight panel, the traversals and the phone; map: only the maps")
     args = ap.parse_args()
 
     cards = [json.loads(p.read_text()) for p in sorted(weights_dir().glob("*.json"))
@@ -128,6 +157,12 @@ def main() -> None:
             sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        if args.only in ("all", "map"):
+            for card in ready:
+                shoot_map(page, url, card, args.out / f"map-{card['name']}.png")
+        if args.only == "map":
+            browser.close()
+            return
         if args.only == "all":
             for card in ready:
                 shoot(page, url, card, args.out / f"explorer-{card['name']}.png")
