@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from model import latent
 from server import render
 from server.decoding import Reconstruction
-from server.link import Path
+from server.link import Interpolation
 from server.registry import LoadedModel
 from server.view import VIEW, Grid, beyond_notice, snap
 
@@ -61,7 +61,7 @@ class Explorer:
     upload: Upload | None = None
     notice: str | None = None  # shown under the sliders: why they do not hold exactly what was asked
     temperature: float = VIEW.temperature  # the Sample button's
-    path: Path = Path()  # the interpolation's endpoints and method, from the page's link
+    path: Interpolation = Interpolation()  # the interpolation's endpoints and method, from the page's link
 
     @property
     def kl(self) -> list[float | None]:

@@ -27,7 +27,7 @@ GRID_KEYS = {"gx": "x", "gy": "y", "lo": "lo", "hi": "hi", "steps": "steps"}
 
 
 @dataclass(frozen=True)
-class Path:
+class Interpolation:
     """The interpolation's endpoints (None: the panel's defaults) and method."""
 
     start: list[float] | None = None
@@ -39,7 +39,7 @@ class Path:
 class Link:
     grid: Grid | None
     temperature: float = VIEW.temperature
-    path: Path = Path()
+    path: Interpolation = Interpolation()
 
 
 def _grid(query: Mapping[str, str], dim: int, max_steps: int, notices: list[str]) -> Grid | None:
@@ -93,7 +93,7 @@ def read_link(query: Mapping[str, str], *, dim: int, max_steps: int) -> tuple[Li
     if method not in METHODS:
         notices.append(f"method is {method!r}; expected linear or slerp. Using linear.")
         method = "linear"
-    path = Path(_end(query, "from", dim, notices), _end(query, "to", dim, notices),
+    path = Interpolation(_end(query, "from", dim, notices), _end(query, "to", dim, notices),
                 cast(Literal["linear", "slerp"], method))
     link = Link(_grid(query, dim, max_steps, notices), _temperature(query.get("t"), notices), path)
     return link, notices

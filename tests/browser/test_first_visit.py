@@ -159,9 +159,9 @@ def test_sampling_hot_says_which_values_are_held_at_the_edge(any_page: Any) -> N
 
 
 @pytest.mark.parametrize(("z", "said"), [("abc", "z0 is 'abc', not a number"), ("0,NaN", "z1 is 'NaN'")])
-def test_a_bad_url_z_is_named_as_the_sliders_name_it(page: Any, z: str, said: str) -> None:
-    page.goto(f"/?model=mnist-z2&z={z}")
-    expect(page.locator(".explorer > .notice")).to_contain_text(said)
+def test_a_bad_url_z_is_named_as_the_sliders_name_it(any_page: Any, z: str, said: str) -> None:
+    any_page.goto(f"/?model=mnist-z2&z={z}")
+    expect(any_page.locator(".explorer > .notice")).to_contain_text(said)
 
 
 # ---- 5, 6. numbers on the axes; traversal rows labelled ---------------------------------------
@@ -259,16 +259,16 @@ def test_try_this_shows_on_a_first_visit_and_stays_closed_once_closed(any_page: 
 # ---- 8. the PCA view's outline explained ---------------------------------------------------
 
 
-def test_the_pca_view_explains_its_outline(page: Any) -> None:
-    page.goto("/?model=mnist-z10")
-    page.locator("#map-panel").scroll_into_view_if_needed()
-    expect(page.locator("#map-panel")).to_have_attribute("data-state", "ready")
-    note = page.locator(".map-pca-note")
+def test_the_pca_view_explains_its_outline(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z10")
+    any_page.locator("#map-panel").scroll_into_view_if_needed()
+    expect(any_page.locator("#map-panel")).to_have_attribute("data-state", "ready")
+    note = any_page.locator(".map-pca-note")
     expect(note).to_be_hidden()
-    page.select_option("#map-view", "pca")
+    any_page.select_option("#map-view", "pca")
     expect(note).to_be_visible()
     expect(note).to_contain_text("projected onto the principal plane")
-    page.select_option("#map-view", "axes")
+    any_page.select_option("#map-view", "axes")
     expect(note).to_be_hidden()
 
 
@@ -312,23 +312,23 @@ def test_save_png_is_the_decoded_image_at_the_chosen_scale(any_page: Any) -> Non
 # ---- 11, 12. the link keeps everything; switching models --------------------------------------
 
 
-def test_the_link_keeps_grid_temperature_and_interpolation(page: Any) -> None:
-    page.goto("/?model=mnist-z10")
-    page.select_option("#grid-form [name=gx]", "2")
-    page.select_option("#grid-form [name=gy]", "5")
+def test_the_link_keeps_grid_temperature_and_interpolation(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z10")
+    any_page.select_option("#grid-form [name=gx]", "2")
+    any_page.select_option("#grid-form [name=gy]", "5")
     for name, value in (("lo", "-2"), ("hi", "2.5"), ("steps", "9")):
-        page.fill(f"#grid-form [name={name}]", value)
-        page.locator(f"#grid-form [name={name}]").dispatch_event("change")
-    expect(page.locator(".grid-frame")).to_have_attribute("data-steps", "9")
-    page.locator("#temperature").fill("1.5")
-    page.locator("#z4").focus()
-    page.keyboard.press("End")
-    page.click("[data-end=a][data-source=current]")
-    page.check("#interp-form [value=slerp]")
-    expect(page).to_have_url(re.compile(r"gx=2&gy=5&lo=-2&hi=2.5&steps=9&t=1.5&from=0,0,0,0,3(,0){5}&method=slerp"))
+        any_page.fill(f"#grid-form [name={name}]", value)
+        any_page.locator(f"#grid-form [name={name}]").dispatch_event("change")
+    expect(any_page.locator(".grid-frame")).to_have_attribute("data-steps", "9")
+    any_page.locator("#temperature").fill("1.5")
+    any_page.locator("#z4").focus()
+    any_page.keyboard.press("End")
+    any_page.click("[data-end=a][data-source=current]")
+    any_page.check("#interp-form [value=slerp]")
+    expect(any_page).to_have_url(re.compile(r"gx=2&gy=5&lo=-2&hi=2.5&steps=9&t=1.5&from=0,0,0,0,3(,0){5}&method=slerp"))
 
-    other = page.context.new_page()
-    other.goto(page.url)
+    other = any_page.context.new_page()
+    other.goto(any_page.url)
     frame = other.locator(".grid-frame")
     asked = {"x": "2", "y": "5", "lo": "-2.0", "hi": "2.5", "steps": "9"}
     for attr, value in asked.items():
@@ -341,13 +341,13 @@ def test_the_link_keeps_grid_temperature_and_interpolation(page: Any) -> None:
     expect(other.locator("#z4")).to_have_value("3")
 
 
-def test_a_bad_link_part_is_explained_and_the_rest_kept(page: Any) -> None:
-    page.goto("/?model=mnist-z2&z=1,1&gx=0&gy=0&t=9&method=cubic")
-    notice = page.locator(".explorer > .notice")
+def test_a_bad_link_part_is_explained_and_the_rest_kept(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2&z=1,1&gx=0&gy=0&t=9&method=cubic")
+    notice = any_page.locator(".explorer > .notice")
     expect(notice).to_contain_text("both grid axes are z0")
     expect(notice).to_contain_text("t is '9'")
     expect(notice).to_contain_text("method is 'cubic'")
-    expect(page.locator("#z0")).to_have_value("1")
+    expect(any_page.locator("#z0")).to_have_value("1")
 
 
 def test_switching_models_keeps_z_of_the_same_size_and_back_returns(any_page: Any) -> None:
@@ -372,15 +372,15 @@ def test_switching_models_keeps_z_of_the_same_size_and_back_returns(any_page: An
     expect(any_page.locator("#model")).to_have_value("fashion-z2")
 
 
-def test_switching_models_encodes_the_upload_again(page: Any) -> None:
-    page.goto("/?model=mnist-z2")
-    page.set_input_files("#upload", files=[png_file(digit_png())])
-    expect(page.locator("#upload-reconstruction")).to_be_visible()
-    page.select_option("#model", "fashion-z2")
-    expect(page.locator("#upload-reconstruction")).to_be_visible()
+def test_switching_models_encodes_the_upload_again(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z2")
+    any_page.set_input_files("#upload", files=[png_file(digit_png())])
+    expect(any_page.locator("#upload-reconstruction")).to_be_visible()
+    any_page.select_option("#model", "fashion-z2")
+    expect(any_page.locator("#upload-reconstruction")).to_be_visible()
     upload = {"image": png_file(digit_png())}
-    mean = page.request.post("/encode?model=fashion-z2", multipart=upload).json()["mean"]
-    expect(page.locator("#decoded")).to_have_attribute(
+    mean = any_page.request.post("/encode?model=fashion-z2", multipart=upload).json()["mean"]
+    expect(any_page.locator("#decoded")).to_have_attribute(
         "data-z", ",".join(f"{max(-3, min(3, v)):.2f}".rstrip("0").rstrip(".") for v in mean)
     )
 
@@ -418,14 +418,14 @@ def test_interpolation_frames_stay_tall_and_a_click_goes_there(any_page: Any) ->
     )
 
 
-def test_the_sweep_names_its_dimension(page: Any) -> None:
-    page.goto("/?model=mnist-z10")
-    sweep = page.locator("#gif-sweep")
+def test_the_sweep_names_its_dimension(any_page: Any) -> None:
+    any_page.goto("/?model=mnist-z10")
+    sweep = any_page.locator("#gif-sweep")
     expect(sweep).to_have_text("GIF: sweep z0")
-    page.locator("#z7").focus()
-    expect(page.locator("#sweep-dim")).to_have_value("7")
+    any_page.locator("#z7").focus()
+    expect(any_page.locator("#sweep-dim")).to_have_value("7")
     expect(sweep).to_have_text("GIF: sweep z7")
-    page.select_option("#sweep-dim", "3")
+    any_page.select_option("#sweep-dim", "3")
     expect(sweep).to_have_text("GIF: sweep z3")
     expect(sweep).to_have_attribute("download", "mnist-z10-z3-sweep.gif")
 
