@@ -78,5 +78,7 @@ def atlas(images: torch.Tensor) -> bytes:
 
 
 def as_images(pixels: np.ndarray) -> torch.Tensor:
-    """(N, H, W) uint8 data-set images -> (N, 1, H, W) in [0, 1], as decoders give them."""
-    return torch.from_numpy(pixels).float().div_(255).unsqueeze(1)
+    """(N, H, W) grey or (N, H, W, 3) colour uint8 data-set images -> (N, C, H, W) in [0, 1], as
+    decoders give them."""
+    x = torch.from_numpy(np.ascontiguousarray(pixels)).float().div_(255)
+    return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)

@@ -53,12 +53,14 @@ class PCA:
 
 
 def encode_means(vae: Network, images: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
-    """(N, H, W) uint8 images -> (N, latent_dim) float16 encoder means, in batches, without grad."""
+    """(N, H, W) or (N, H, W, 3) uint8 images -> (N, latent_dim) float16 encoder means, in batches."""
     out = []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            x = torch.from_numpy(images[start : start + batch_size]).to(vae.device)
-            mu, _ = vae.encode(x.float().div_(255).unsqueeze(1))
+            x = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(vae.device)
+            # grey (N, H, W) or colour (N, H, W, 3) -> (N, C, H, W)
+            x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+            mu, _ = vae.encode(x.float().div_(255))
             out.append(mu.float().cpu().numpy())
     means = np.concatenate(out) if out else np.zeros((0, vae.latent_dim), np.float32)
     # float16 overflows to inf past 65504, and inf or NaN would make invalid JSON downstream

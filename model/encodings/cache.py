@@ -15,11 +15,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from model.card import ModelCard
 from model.data import CLASS_NAMES, SPLITS, DataError, Split, default_folder, find_split
 from model.encodings.arrays import PCA, Encodings, encode_split, fit_pca
 from model.encodings.arrays import load as load_encodings
 from model.encodings.arrays import save as save_encodings
+from model.folder import load_folder
 from model.store import atomic_write
 from model.vae import Network
 
@@ -74,25 +77,56 @@ class EncodingCache:
                 self._entries[key] = entry
             return entry
 
-    def has_split(self, dataset: str, split: str) -> bool:
-        """Whether `split` of `dataset` is on this machine (its images file exists; not read)."""
-        return f"{dataset}/{split}" in self._splits or (
-            dataset in CLASS_NAMES and default_folder(dataset, self.data_dir, split) is not None)
+    def has_split(self, card: ModelCard, split: str) -> bool:
+        """Whether `split` of the card's data is on this machine (its files exist; not read)."""
+        dataset = card.dataset or ""
+        if f"{dataset}/{split}" in self._splits:
+            return True
+        if dataset in CLASS_NAMES:
+            return default_folder(dataset, self.data_dir, split) is not None
+        return self._folder_of(card) is not None
 
-    def split(self, dataset: str, split: str, *, purpose: str) -> Split:
-        """`split` of `dataset`, read once; EncodingsUnavailable (starting with `purpose`)."""
+    def split(self, card: ModelCard, split: str, *, purpose: str) -> Split:
+        """`split` of the data the card's model was trained on: a known data set's IDX files, or the
+        folder of images its card records (model/folder.py, split as in training), read once;
+        EncodingsUnavailable (starting with `purpose`)."""
+        dataset = card.dataset or ""
         key = f"{dataset}/{split}"
         with self._lock("data:" + key):
             if key not in self._splits:
                 try:
-                    self._splits[key] = find_split(dataset, split, self.data_dir)
+                    self._splits[key] = self._find(card, split)
                 except DataError as e:
                     raise EncodingsUnavailable(f"{purpose}: {e}") from e
             return self._splits[key]
 
-    def test_split(self, dataset: str, *, purpose: str) -> Split:
-        """The test split of `dataset` (split)."""
-        return self.split(dataset, "test", purpose=purpose)
+    def test_split(self, card: ModelCard, *, purpose: str) -> Split:
+        """The test split of the card's data (split)."""
+        return self.split(card, "test", purpose=purpose)
+
+    def _folder_of(self, card: ModelCard) -> Path | None:
+        """The image folder the card records, as given or by name under data_dir; None if absent."""
+        path = (card.model_extra or {}).get("data", {}).get("path")
+        if not path or card.dataset in CLASS_NAMES:
+            return None
+        candidates = [Path(path), *([self.data_dir / Path(path).name] if self.data_dir else [])]
+        return next((c for c in candidates if c.is_dir()), None)
+
+    def _find(self, card: ModelCard, split: str) -> Split:
+        dataset = card.dataset or ""
+        if dataset in CLASS_NAMES or not (card.model_extra or {}).get("data"):
+            return find_split(dataset, split, self.data_dir)
+        root = self._folder_of(card)
+        if root is None:
+            where = card.model_extra["data"].get("path") if card.model_extra else None
+            raise DataError(f"the images of {dataset!r} are not on this machine (the card says {where})")
+        seed = int((card.model_extra or {}).get("seed", 0))
+        data = load_folder(root, image_size=card.image_size, channels=card.channels,
+                           cache_dir=self.cache_dir / "data", seed=seed)
+        train = split == "train"
+        images, labels = (data.train, data.train_labels) if train else (data.test, data.test_labels)
+        shown = images[:, 0] if card.channels == 1 else np.moveaxis(images, 1, -1)  # (N, H, W[, 3]) views
+        return Split(shown, np.where(labels < 0, 0, labels).astype(np.uint8))
     def _read(self, name: str, checksum: str, dataset: str, split: str) -> Encodings | None:
         path = cache_path(self.cache_dir, name, split)
         if not checksum or not path.is_file():
@@ -110,11 +144,13 @@ class EncodingCache:
     def _compute(self, vae: Network, card: ModelCard, dataset: str, split: str) -> Encodings:
         name, checksum = card.name, card.sha256
         which = "" if split == "test" else f"{split} "
-        data = self.split(dataset, split, purpose=f"no {which}encodings for {name}")
-        shape = tuple(data.images.shape[1:])
-        if (1, *shape) != (card.channels, card.image_size, card.image_size):
+        data = self.split(card, split, purpose=f"no {which}encodings for {name}")
+        shape = tuple(data.images.shape[1:])  # (H, W) grey or (H, W, 3) colour
+        channels = 3 if len(shape) == 3 else 1
+        if (channels, *shape[:2]) != (card.channels, card.image_size, card.image_size):
+            kind = "colour" if channels == 3 else "grey"
             raise EncodingsUnavailable(
-                f"no encodings for {name}: the {dataset} images are {'x'.join(map(str, shape))} grey, "
+                f"no encodings for {name}: the {dataset} images are {'x'.join(map(str, shape[:2]))} {kind}, "
                 f"and {name} takes {card.channels}x{card.image_size}x{card.image_size} images"
             )
         start = time.perf_counter()

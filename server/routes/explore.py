@@ -166,7 +166,7 @@ def _check_range(indices: list[int], n: int, split: str) -> None:
 
 def _splits(cache: EncodingCache, model: LoadedModel) -> list[str]:
     """The splits the map shows: test, and train when it is on the machine."""
-    return ["test", *(["train"] if cache.has_split(model.card.dataset or "", "train") else [])]
+    return ["test", *(["train"] if cache.has_split(model.card, "train") else [])]
 
 
 def _entry(cache: EncodingCache, model: LoadedModel, split: str = "test") -> Entry:
@@ -193,7 +193,7 @@ def _export(cache: EncodingCache, model: LoadedModel, fmt: str, *, gzip: bool = 
 def _images(cache: EncodingCache, model: LoadedModel, split: str, indices: list[int]) -> np.ndarray:
     try:
         purpose = f"no original images for {model.name}"
-        images = cache.split(model.card.dataset or "", split, purpose=purpose).images
+        images = cache.split(model.card, split, purpose=purpose).images
     except EncodingsUnavailable as e:
         raise HTTPException(404, detail=str(e)) from None
     _check_range(indices, len(images), split)
