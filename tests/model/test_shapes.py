@@ -13,6 +13,8 @@ import pytest
 from PIL import Image
 
 from model import factors, shapes
+from model.factors import read_factors
+from model.folder import detect_channels, list_folder
 from model.shapes import GRIDS, SCALES, SHAPES, Factors
 
 
@@ -193,3 +195,15 @@ def test_the_command_refuses_a_folder_that_is_not_empty(
 def test_the_command_writes_n_images(tmp_path: Path) -> None:
     assert shapes.main([str(tmp_path / "out"), "--n", "12", "--seed", "4", "--workers", "1"]) == 0
     assert len(read_rows(tmp_path / "out")) == 12 == len(list((tmp_path / "out").glob("*/*.png")))
+
+
+def test_the_trainer_reads_the_folder_as_three_colour_classes_with_a_tenth_held_out(folder: Path) -> None:
+    listing = list_folder(folder, seed=0)
+    assert listing.classes == sorted(SHAPES)
+    assert len(listing.files) == 300 and len(listing.files) - listing.n_train == 30
+    for name, label in zip(listing.files, listing.labels, strict=True):
+        assert Path(name).parent.name == listing.classes[label]
+    assert detect_channels(listing) == 3
+    test_files = listing.files[listing.n_train:]
+    codes = read_factors(folder).rows(test_files)  # every held-out image has its factors
+    assert codes.shape == (30, 6)
