@@ -80,8 +80,8 @@ def shoot_beyond(page: Any, path: Path) -> None:
 
 
 def shoot_map(page: Any, url: str, card: dict[str, Any], path: Path) -> None:
-    """The map panel: a lasso around its middle, then zoomed in on a point until about 80 points are
-    in view, drawn as their images over the manifold layer."""
+    """The map panel: a lasso around its middle, then zoomed in there until about 80 points are in
+    view, drawn as their images over the manifold layer."""
     page.goto(f"{url}/?model={card['name']}")
     page.locator("#map-panel").scroll_into_view_if_needed()
     page.wait_for_selector("#map-panel[data-state=ready], #map-panel[data-state=error]", timeout=120_000)
@@ -97,8 +97,8 @@ def shoot_map(page: Any, url: str, card: dict[str, Any], path: Path) -> None:
     page.mouse.up()
     page.keyboard.up("Shift")
     page.check("#map-manifold")
-    page.evaluate("""() => { const p = latentMap.pointAt(3);
-                             while (latentMap.inView() > 80) latentMap.zoomAt(1.2, p.x, p.y); }""")
+    page.evaluate("""([x, y]) => { while (latentMap.inView() > 80) latentMap.zoomAt(1.2, x, y); }""",
+                  [x + 10, y])  # inside the lasso
     page.wait_for_function("latentMap.mode() === 'images' && latentMap.tilesLoading() === 0 "
                            "&& latentMap.manifold() !== null")
     settle(page)
