@@ -79,6 +79,13 @@ class ModelCard(BaseModel):
         return out
 
     @property
+    def classes(self) -> list[str]:
+        """Label names: the card's, else the known data set's; empty when the data has no labels."""
+        from model.data import CLASS_NAMES  # data reads files; the card itself needs none of it
+
+        return self.class_names or CLASS_NAMES.get(self.dataset or "", [])
+
+    @property
     def prepare(self) -> str:
         """The preprocessing uploads get: the card's, else by channels."""
         return self.preprocessing or ("mnist" if self.channels == 1 else "resize-crop")

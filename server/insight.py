@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.card import ModelCard
-from model.data import CLASS_NAMES
 from server.view import VIEW, nice_ticks
 
 CURVE_BOX = (320, 120)  # the training curve's SVG viewBox, width x height
@@ -121,4 +120,40 @@ def losses(card: ModelCard) -> list[tuple[str, float, str]]:
 
 def class_names(card: ModelCard) -> list[str]:
     """The names of the classes of the model's data set (the map's legend); empty when unknown."""
-    return CLASS_NAMES.get(card.dataset or "", [])
+    return card.classes
+
+
+@dataclass(frozen=True)
+class FactorMap:
+    """The card's `factors` (model/factors.py): per latent dimension, the share of each factor's
+    entropy it holds (0 .. 1, the heat map's cells) and the factor it carries most; and the MIG."""
+
+    factors: list[str]
+    rows: list[tuple[int, list[tuple[float, float]], str | None]]  # (dim, [(share, nats)], carried)
+    mig: float | None
+    gaps: list[float | None]  # MIG per factor
+    best: list[int]  # per factor, the dimension that holds most of it
+
+
+def factor_map(card: ModelCard) -> FactorMap | None:
+    """None when the card has no factors (data without a factors.csv) or they are malformed."""
+    f = (card.model_extra or {}).get("factors")
+    if not isinstance(f, dict):
+        return None
+    try:
+        names = [str(n) for n in f["factors"]]
+        mi = [[float(v) for v in row] for row in f["mutual_information"]]
+        entropy = [float(v) for v in f["entropy"]]
+        carried = list(f.get("factor_of_dimension") or [None] * len(mi))
+        gaps = [None if g is None else float(g) for g in f.get("mig_per_factor", [None] * len(names))]
+        best = [int(b) for b in f.get("best_dimension", [])]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not names or any(len(row) != len(names) for row in mi) or len(entropy) != len(names):
+        return None
+    rows = [
+        (d, [(min(1.0, v / h) if h > 0 else 0.0, v) for v, h in zip(row, entropy, strict=True)], carried[d])
+        for d, row in enumerate(mi)
+    ]
+    mig = f.get("mig")
+    return FactorMap(names, rows, float(mig) if isinstance(mig, int | float) else None, gaps, best)

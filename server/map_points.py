@@ -23,7 +23,6 @@ import struct
 import numpy as np
 import torch
 
-from model.data import CLASS_NAMES
 from model.encodings import Entry
 from server import render
 
@@ -32,7 +31,7 @@ ATLAS_COLUMNS = 16  # tiles per row of an atlas
 MAX_ATLAS = 256  # most images in one atlas
 
 
-def pack(name: str, splits: dict[str, Entry]) -> bytes:
+def pack(name: str, splits: dict[str, Entry], class_names: list[str]) -> bytes:
     """The binary body for `splits` (split name -> its encodings, test first)."""
     test = splits["test"]
     encs = [entry.encodings for entry in splits.values()]
@@ -45,7 +44,7 @@ def pack(name: str, splits: dict[str, Entry]) -> bytes:
         "dataset": test.encodings.dataset,
         "latent_dim": test.encodings.latent_dim,
         "count": len(means),
-        "class_names": CLASS_NAMES[test.encodings.dataset],
+        "class_names": class_names,
         "splits": [{"name": split, "count": entry.encodings.count} for split, entry in splits.items()],
         "pca": None if pca is None else {
             "components": pca.components.tolist(),

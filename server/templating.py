@@ -28,7 +28,8 @@ def templates() -> Jinja2Templates:
         view=view.VIEW, accepted=ACCEPTED_TEXT, fmt=view.fmt, csv=view.csv, traverse_url=view.traverse_url,
         traverse_offsets=view.traverse_offsets, path_ends=link.path_ends,
         model_label=view.model_label, dataset_label=view.dataset_label, kl_bars=insight.kl_bars,
-        training_curve=insight.training_curve, losses=insight.losses, class_names=insight.class_names,
+        training_curve=insight.training_curve, factor_map=insight.factor_map, losses=insight.losses,
+        class_names=insight.class_names,
         decoder_url=decoder_url,
     )
     return t

@@ -23,9 +23,13 @@
     return pad;
   }
 
-  function pen(p) {
+  // A colour model's pad has ink and paper pickers (draw.html); a grey model's draws black on white.
+  const ink = () => byId("draw-ink")?.value || "#000000";
+  const paper = () => byId("draw-paper")?.value || "#ffffff";
+
+  function pen(p, colour = p.stroke?.colour) {
     const ctx = p.canvas.getContext("2d");
-    ctx.strokeStyle = "#000";
+    ctx.strokeStyle = colour || ink();
     ctx.lineWidth = p.canvas.width * INK;
     ctx.lineCap = ctx.lineJoin = "round";
     return ctx;
@@ -34,9 +38,10 @@
   // White paper, black ink: the preprocessing inverts light paper, as for a photo of a digit.
   function paint(p) {
     const ctx = pen(p);
-    ctx.fillStyle = "#fff";
+    ctx.fillStyle = paper();
     ctx.fillRect(0, 0, p.canvas.width, p.canvas.height);
     for (const s of p.strokes) {
+      ctx.strokeStyle = s.colour || ink();
       ctx.beginPath();
       ctx.moveTo(s[0], s[1]);
       for (let k = 2; k < s.length; k += 2) ctx.lineTo(s[k], s[k + 1]);
@@ -72,6 +77,7 @@
     event.preventDefault();
     p.canvas.setPointerCapture(event.pointerId);
     p.stroke = at(p, event);
+    p.stroke.colour = ink(); // each stroke keeps the ink it was drawn in
     const ctx = pen(p);
     ctx.beginPath();
     ctx.moveTo(...p.stroke);
@@ -167,6 +173,14 @@
     }
     document.dispatchEvent(new CustomEvent("vae:sources"));
   }
+
+  // A new paper colour repaints the pad and encodes the drawing on it.
+  document.addEventListener("change", (event) => {
+    if (event.target.id !== "draw-paper") return;
+    const p = current();
+    paint(p);
+    if (p.strokes.length) encode(p);
+  });
 
   current();
   document.addEventListener("htmx:afterSettle", current);

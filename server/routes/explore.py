@@ -13,7 +13,7 @@ import torch
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from model.data import CLASS_NAMES
+from model.card import ModelCard
 from model.encodings import FORMAT_VERSION, EncodingCache, EncodingsUnavailable, Entry
 from server import map_points
 from server.deps import DecoderDep, EncodingsDep, ModelDep, SettingsDep, require_encoder
@@ -182,9 +182,9 @@ def _export(cache: EncodingCache, model: LoadedModel, fmt: str, *, gzip: bool = 
     entry = _entry(cache, model)
     if fmt == "binary" and fmt not in entry.exports:
         splits = {split: _entry(cache, model, split) for split in _splits(cache, model)}
-        entry.exports[fmt] = map_points.pack(model.name, splits)
+        entry.exports[fmt] = map_points.pack(model.name, splits, model.card.classes)
     if fmt not in entry.exports:
-        entry.exports[fmt] = RENDERERS[fmt](entry, model.name)
+        entry.exports[fmt] = RENDERERS[fmt](entry, model.card)
     if gzip and f"{fmt}.gz" not in entry.exports:
         entry.exports[f"{fmt}.gz"] = gzip_module.compress(entry.exports[fmt], 6, mtime=0)
     return entry.exports[f"{fmt}.gz" if gzip else fmt]
@@ -205,7 +205,8 @@ def _plain(a: np.ndarray) -> Any:
     return a.astype(str).astype(np.float64).tolist()
 
 
-def to_json(entry: Entry, name: str) -> bytes:
+def to_json(entry: Entry, card: ModelCard) -> bytes:
+    name = card.name
     enc, pca = entry.encodings, entry.pca
     body = {
         "model": name,
@@ -213,7 +214,7 @@ def to_json(entry: Entry, name: str) -> bytes:
         "latent_dim": enc.latent_dim,
         "count": enc.count,
         "sha256": enc.checksum,
-        "class_names": CLASS_NAMES[enc.dataset],
+        "class_names": card.classes,
         "labels": enc.labels.tolist(),
         "means": _plain(enc.means),
         "pca": None if pca is None else {
@@ -226,14 +227,14 @@ def to_json(entry: Entry, name: str) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def to_csv(entry: Entry, name: str) -> bytes:
+def to_csv(entry: Entry, card: ModelCard) -> bytes:
     enc = entry.encodings
-    names = CLASS_NAMES[enc.dataset]
+    names = card.classes
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["index", "label", "class_name", *(f"z{i}" for i in range(enc.latent_dim))])
     for i, (label, row) in enumerate(zip(enc.labels.tolist(), enc.means.astype(str).tolist(), strict=True)):
-        writer.writerow([i, label, names[label], *row])
+        writer.writerow([i, label, names[label] if label < len(names) else "", *row])
     return buf.getvalue().encode()
 
 

@@ -72,6 +72,16 @@ async def index(
     )
 
 
+@router.get("/fragments/models", response_class=HTMLResponse)
+async def model_options(
+    request: Request, registry: RegistryDep,
+    model: Annotated[str | None, Query(max_length=100, description="the model to mark selected")] = None,
+) -> HTMLResponse:
+    """The model picker's options: static/models.js polls it, so that models added to or removed
+    from the weights folder appear in an open page (server/reload.py)."""
+    return html(request, "partials/model-options.html", cards=registry.cards(), selected=model)
+
+
 @router.get("/fragments/decoded", response_class=HTMLResponse, dependencies=TO_Z_MESSAGE)
 async def decoded(request: Request, model: ModelDep, z: SliderZ, decoder: DecoderDep) -> HTMLResponse:
     """The decoded image for the slider form's z: the fast path that follows a drag."""
