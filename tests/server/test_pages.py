@@ -229,3 +229,28 @@ def test_upload_errors_go_above_the_last_good_result(pages: TestClient) -> None:
         "/fragments/upload", params={"model": "mnist-z2"}, files={"image": ("one.png", png(), "image/png")}
     )
     assert '<div id="upload-message" hx-swap-oob="innerHTML"></div>' in good.text  # the error goes
+
+
+def test_index_restores_grid_temperature_and_interpolation_from_the_link(pages: TestClient) -> None:
+    link = {"model": "mnist-z10", "gx": "2", "gy": "5", "lo": "-2", "hi": "2.5", "steps": "9", "t": "1.5",
+            "from": "0,0,0,0,3,0,0,0,0,0", "method": "slerp"}
+    page = pages.get("/", params=link).text
+    assert 'data-x="2" data-y="5" data-lo="-2.0" data-hi="2.5"' in page and 'data-steps="9"' in page
+    assert re.search(r'id="temperature"[^>]*value="1.5"', page)
+    assert 'data-from="0,0,0,0,3,0,0,0,0,0" data-from-label="from the link"' in page
+    assert "data-to-default" in page and "data-from-default" not in page  # `to` was not in the link
+    assert re.search(r'value="slerp" checked', page) and 'class="notice"' not in page
+
+
+@pytest.mark.parametrize(
+    ("link", "said"),
+    [({"gx": "0", "gy": "0"}, "both grid axes are z0"), ({"lo": "-10"}, "within ±3"),
+     ({"steps": "x"}, "not all numbers"), ({"t": "9"}, "t is '9'"), ({"t": "nan"}, "t is 'nan'"),
+     ({"from": "5,0"}, "from: z0 is 5"), ({"method": "cubic"}, "method is 'cubic'")],
+)  # fmt: skip
+def test_index_explains_a_bad_part_of_the_link_and_keeps_the_rest(
+    pages: TestClient, link: dict[str, str], said: str
+) -> None:
+    page = pages.get("/", params={"model": "mnist-z2", "z": "1,1", **link}).text
+    assert 'class="notice"' in page and said in page.replace("&#39;", "'")
+    assert sliders(page) == {"z0": "1", "z1": "1"}
