@@ -82,6 +82,41 @@ def key_drag(page: Any, key: str) -> dict[str, float]:
     return score(record["inputs"], record["shown"])
 
 
+# While a drag goes on, every frame: the traversal image's z, and the map overlay's pixels (the marker).
+FOLLOW = """() => {
+  window.follow = {traversal: [], marker: [], on: true, t0: performance.now()};
+  let lastT = null, lastM = null;
+  const overlay = document.getElementById("map-overlay");
+  const ctx = overlay?.getContext("2d");
+  const loop = () => {
+    const t = document.getElementById("traversal")?.dataset.z;
+    if (t !== lastT) { follow.traversal.push(performance.now()); lastT = t; }
+    if (ctx && overlay.width) {
+      const px = ctx.getImageData(0, 0, overlay.width, overlay.height).data;
+      let h = 0;
+      for (let i = 0; i < px.length; i += 7) h = (h * 31 + px[i]) | 0;
+      if (h !== lastM) { follow.marker.push(performance.now()); lastM = h; }
+    }
+    if (follow.on) requestAnimationFrame(loop);
+  };
+  requestAnimationFrame(loop);
+}"""
+
+
+def follow_rates(page: Any) -> dict[str, float]:
+    """Updates per second of the traversal rows and the map's marker during one key drag."""
+    page.locator("#map-panel").scroll_into_view_if_needed()
+    ready = page.evaluate("document.getElementById('map-panel')?.dataset.state === 'ready'")
+    page.locator("#z0").scroll_into_view_if_needed()
+    page.evaluate(FOLLOW)
+    start = time.perf_counter()
+    key_drag(page, "ArrowRight")
+    seconds = time.perf_counter() - start - 0.4  # key_drag waits 400 ms after the last key
+    record = page.evaluate("(() => { follow.on = false; return follow; })()")
+    rate = {k: (len(record[k]) - 1) / seconds for k in ("traversal", "marker")}
+    return rate if ready else {**rate, "marker": float("nan")}
+
+
 def drags(browser: Any, url: str, model: str, runs: int, latency_ms: float, local: bool) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
@@ -100,16 +135,22 @@ def drags(browser: Any, url: str, model: str, runs: int, latency_ms: float, loca
     key_drag(page, "ArrowLeft")
     results = [key_drag(page, "ArrowRight" if k % 2 == 0 else "ArrowLeft") for k in range(runs)]
     sources = page.evaluate("[...new Set(bench.shown.map((s) => s[2]))]")
+    rates = follow_rates(page) if local and not latency_ms else {}
     context.close()
     return {key: statistics.median(r[key] for r in results) for key in ("p50", "p95", "shown")} | {
         "runs": results,
         "sources": sources,
+        "rates": rates,
     }
 
 
-def first_local_decode(browser: Any, url: str, model: str, runs: int) -> tuple[list[float], list[float]]:
-    """Seconds from navigation start to the first local image: empty cache, then warm cache."""
-    cold, warm = [], []
+def first_local_decode(
+    browser: Any, url: str, model: str, runs: int, phases: list[dict[str, float]]
+) -> tuple[list[float], list[float]]:
+    """Seconds from navigation start to the first local image: empty cache, then warm cache; each
+    load's phases (ms: decoder asked for, runtime loaded, file arrived, session made) to `phases`."""
+    cold: list[float] = []
+    warm: list[float] = []
     for _ in range(runs):
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         for times in (cold, warm):
@@ -119,6 +160,7 @@ def first_local_decode(browser: Any, url: str, model: str, runs: int) -> tuple[l
             page.goto(f"{url}/?model={model}")
             page.wait_for_function("window.firstLocal !== null", timeout=120_000)
             times.append(page.evaluate("firstLocal") / 1000)
+            phases.append(page.evaluate("localDecode.timings()"))
             page.close()
         context.close()
     return cold, warm
@@ -173,18 +215,28 @@ def report(browser: Any, url: str, model: str, runs: int) -> list[str]:
             lines.append(
                 f"  {latency:>6.0f}ms {path:>7} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['shown']:>12.0f} ({per})"
             )
+            if r["rates"]:
+                rates = r["rates"]
+                lines.append(f"  {'':>16} during a drag: traversal rows {rates['traversal']:.0f} updates/s, "
+                             f"map marker {rates['marker']:.0f} updates/s (nan: no map data)")
             if local:
                 verdicts.append(
                     f"{latency:.0f} ms: p95 <= {TARGET_P95_MS:g} ms "
                     f"{'met' if r['p95'] <= TARGET_P95_MS else 'MISSED'}"
                     + (f", all 60 shown {'met' if r['shown'] >= STEPS else 'MISSED'}" if latency else "")
                 )
-    cold, warm = first_local_decode(browser, url, model, runs)
+    phases: list[dict[str, float]] = []
+    cold, warm = first_local_decode(browser, url, model, runs, phases)
     lines.append(
         f"  page load to first local image, localhost: empty cache median {statistics.median(cold):.2f} s "
         f"({', '.join(f'{t:.2f}' for t in cold)}); warm cache {statistics.median(warm):.2f} s "
         f"({', '.join(f'{t:.2f}' for t in warm)})"
     )
+    for name, loads in (("empty cache", phases[0::2]), ("warm cache", phases[1::2])):
+        med = {k: statistics.median(p[k] for p in loads) for k in ("asked", "runtime", "file", "session")}
+        lines.append(f"    {name}, medians, ms after navigation: decoder asked for {med['asked']:.0f}, "
+                     f"ONNX Runtime ready {med['runtime']:.0f}, file arrived {med['file']:.0f}, "
+                     f"session made {med['session']:.0f}")
     first, second = visits(browser, url, model)
     big = sorted(first["by_url"].items(), key=lambda kv: -kv[1])[:5]
     lines.append(

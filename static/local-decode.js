@@ -26,6 +26,7 @@
   let local = null; // the ready decoder of the model on the page: {url, ort, session, input, output, logits}
   let loading = null; // the URL being loaded
   let running = false;
+  const timings = {}; // ms since navigation: decoder asked for, runtime loaded, file arrived, session made
   const want = { image: false, traversal: false };
 
   function loadRuntime() {
@@ -57,11 +58,17 @@
     if (local?.url !== url) local = null; // another model: the server decodes until its decoder is ready
     if (!url || local || loading === url || typeof WebAssembly !== "object") return;
     loading = url;
+    const mark = (what) => { timings[what] = performance.now(); };
+    mark("asked");
     try {
-      const [ort, bytes] = await Promise.all([loadRuntime(), fetchBytes(url)]);
+      const [ort, bytes] = await Promise.all([
+        loadRuntime().then((o) => { mark("runtime"); return o; }),
+        fetchBytes(url).then((b) => { mark("file"); return b; }),
+      ]);
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: ["wasm"], graphOptimizationLevel: "all",
       });
+      mark("session");
       if (byId("z-form")?.dataset.decoder !== url) return; // the model changed meanwhile
       const [input] = session.inputNames;
       const [output] = session.outputNames;
@@ -235,6 +242,8 @@
   document.addEventListener("load", (event) => {
     if (event.target.id === "decoded" && !event.target.hidden) shown(event.target); // the server's image
   }, true);
+
+  window.localDecode = { timings: () => ({ ...timings }) };
 
   const first = byId("decoded"); // the page's own image may have loaded before this script ran
   if (first?.complete && first.naturalWidth) shown(first);
