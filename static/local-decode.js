@@ -4,16 +4,18 @@
 // for the shipped models, cached for a year under a URL that names the weights' checksum). ONNX Runtime
 // Web's WebAssembly build (static/onnxruntime-web-1.30.0/, one thread: no SharedArrayBuffer, no special
 // headers) runs it. Once it is ready, each change of z is decoded here: the slider's image first, then
-// the traversal rows, always at the latest z (a decode that finds z moved on starts over from the new
-// value; none queue up). Each image is drawn on a canvas and becomes the <img>'s source, in place of the
-// server's PNG, which it equals to within 1/255 per pixel (tests/server/test_web_decoder.py).
+// the traversal rows, one decode at a time and always at the latest z (moves made meanwhile collapse
+// into one). The slider's image is drawn on a canvas that takes the <img>'s place; the traversal
+// becomes its <img>'s source. Both equal the server's PNGs to within 1/255 per pixel
+// (tests/server/test_web_decoder.py).
 //
 // The server stays the truth and the fallback: until the decoder is ready, or when WebAssembly is
 // missing or the file cannot be had, htmx asks the server as before, and nothing is shown. While it is
 // ready, the slider form's requests for /fragments/decoded are not sent (htmx:confirm); the traversal is
 // still asked for after a pause, as before, and a reply for a z the sliders have left is not swapped in.
 //
-// Each time a new decoded image is on screen (its `load`), `vae:shown` fires on document with
+// Each time a new decoded image is on screen (drawn on the canvas, or the server's <img> loaded; either
+// reaches the screen at the next frame), `vae:shown` fires on document with
 // detail {z: [numbers], source: "local" | "server"}; tests and bench/browser.py time both paths by it.
 (() => {
   "use strict";
@@ -55,7 +57,10 @@
   async function prepare() {
     const form = byId("z-form");
     const url = form?.dataset.decoder;
-    if (local?.url !== url) local = null; // another model: the server decodes until its decoder is ready
+    if (local && local.url !== url) { // another model: the server decodes until its decoder is ready
+      local = null;
+      delete document.documentElement.dataset.decoding;
+    }
     if (!url || local || loading === url || typeof WebAssembly !== "object") return;
     loading = url;
     const mark = (what) => { timings[what] = performance.now(); };
@@ -77,14 +82,17 @@
       want.image = true; // the first local image, at the z on screen (the traversal waits for a move)
       pump();
     } catch (error) {
-      console.info("decoding on the server:", error.message); // no WebAssembly, no file: the server path stays
+      console.info("decoding on the server:", error.message); // no file, no runtime: the server path stays
     } finally {
       if (loading === url) loading = null;
     }
   }
 
+  // The decoder is ready, and is the one of the model on the page (a model switch swaps the form first).
+  const ready = () => local !== null && byId("z-form")?.dataset.decoder === local.url;
+
   function request() {
-    if (!local) return;
+    if (!ready()) return;
     want.image = want.traversal = true;
     pump();
   }
@@ -94,7 +102,7 @@
     if (running) return;
     running = true;
     try {
-      while (local && (want.image || want.traversal)) {
+      while (ready() && (want.image || want.traversal)) {
         const job = want.image ? showImage : showTraversal;
         if (want.image) want.image = false;
         else want.traversal = false;
@@ -219,11 +227,11 @@
 
   // While the page decodes, the slider form's own requests are not sent ...
   document.addEventListener("htmx:confirm", (event) => {
-    if (local && event.detail.elt.id === "z-form") event.preventDefault();
+    if (ready() && event.detail.elt.id === "z-form") event.preventDefault();
   });
   // ... and a reply from before it was ready, or for a traversal the sliders have left, is dropped.
   document.addEventListener("htmx:beforeSwap", (event) => {
-    if (!local) return;
+    if (!ready()) return;
     const target = event.detail.target?.id;
     if (target === "decoded") event.detail.shouldSwap = false;
     if (target === "traversal-view") {

@@ -202,3 +202,19 @@ def test_the_decoder_file_has_an_etag_and_answers_304(local_page: Any) -> None:
     assert first.ok and first.headers["cache-control"] == "public, max-age=31536000, immutable"
     again = local_page.request.get(url, headers={"If-None-Match": first.headers["etag"]})
     assert again.status == 304 and again.body() == b""
+
+
+def test_after_a_model_switch_the_new_models_decoder_takes_over(local_page: Any) -> None:
+    page = local_page
+    page.select_option("#model", "mnist-z10")
+    expect(page.locator("#sliders [type=range]")).to_have_count(10)
+    decoder = "document.getElementById('z-form').dataset.decoder"
+    page.wait_for_function(f"{LOCAL} && {decoder}.includes('mnist-z10')")
+    page.evaluate("shown.length = 0")
+    page.locator("#z9").fill("1.5")
+    expect(page.locator("#decoded")).to_have_attribute("data-z", "0,0,0,0,0,0,0,0,0,1.5")
+    shown = page.evaluate("shown")
+    assert shown[-1] == {"z": [0] * 9 + [1.5], "source": "local"}, shown
+    local = pixels(page.evaluate("document.getElementById('decoded-local').toDataURL()"))
+    server = server_image(page, "/decode?model=mnist-z10&z=0,0,0,0,0,0,0,0,0,1.5")
+    assert np.abs(local - server).max() <= 1
