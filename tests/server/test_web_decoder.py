@@ -156,3 +156,22 @@ def test_the_page_links_each_models_decoder(client: TestClient) -> None:
     for name in ("tiny-z2", "tiny-z10"):
         page = client.get("/", params={"model": name}).text
         assert f'data-decoder="/decoder.onnx?model={name}&amp;v=' in page
+
+
+def test_a_decoder_that_cannot_be_exported_is_a_404_with_the_reason_asked_once(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def refuse(*args: object, **kwargs: object) -> bytes:
+        calls.append(args)
+        raise RuntimeError("an operator ONNX has no name for")
+
+    monkeypatch.setattr("server.web_decoder.decoder_onnx", refuse)
+    with TestClient(create_app(settings.model_copy(update={"cache_dir": tmp_path}))) as client:
+        for _ in range(2):
+            r = client.get("/decoder.onnx", params={"model": "tiny-z2"})
+            assert r.status_code == 404
+            assert "could not be exported" in r.json()["detail"] and "no name for" in r.json()["detail"]
+        assert client.get("/decode", params={"model": "tiny-z2", "z": "0,0"}).status_code == 200
+    assert len(calls) == 1, "a failed export is not tried again on every request"
