@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -25,6 +27,8 @@ from model import store
 from model.export import DECODER_SUFFIX, decoder_onnx
 from server.registry import LoadedModel
 
+log = logging.getLogger("server.web_decoder")
+RETRY_S = 60.0  # seconds before a failed export is tried again
 CACHE_SUFFIX = ".web-decoder.onnx"  # not DECODER_SUFFIX: the weights folder's watcher must not see a model
 
 
@@ -75,21 +79,25 @@ class WebDecoders:
     def __init__(self, *, weights_dir: Path, cache_dir: Path) -> None:
         self.weights_dir, self.cache_dir = weights_dir, cache_dir
         self._made: dict[str, bytes] = {}
-        self._failed: dict[str, str] = {}  # an export that failed is not tried again for each request
+        # an export that failed is not tried again for each request, but again after RETRY_S: a
+        # failure may pass (memory, a package being reinstalled under the running server)
+        self._failed: dict[str, tuple[float, str]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, model: LoadedModel) -> bytes:
         """`model`'s decoder bytes; DecoderUnavailable when it cannot be made."""
         key = model.identity
         async with self._locks.setdefault(key, asyncio.Lock()):
-            if key in self._failed:
-                raise DecoderUnavailable(self._failed[key])
+            failed_at, why = self._failed.get(key, (-RETRY_S, ""))
+            if time.monotonic() - failed_at < RETRY_S:
+                raise DecoderUnavailable(why)
             if key not in self._made:
                 try:
                     self._made[key] = await asyncio.to_thread(
                         decoder_bytes, model, weights_dir=self.weights_dir, cache_dir=self.cache_dir
                     )
                 except DecoderUnavailable as e:
-                    self._failed[key] = str(e)
+                    log.warning("%s", e)
+                    self._failed[key] = (time.monotonic(), str(e))
                     raise
         return self._made[key]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -70,8 +71,11 @@ def exported(live_server: str) -> None:
     """The decoders exported before the tabs ask: the first export of a process imports and warms
     torch.onnx, seconds on a busy machine, and a tab's waits are shorter than that."""
     for model in ("mnist-z2", "mnist-z10"):
-        with urllib.request.urlopen(f"{live_server}/decoder.onnx?model={model}", timeout=300) as r:
-            assert r.status == 200
+        try:
+            with urllib.request.urlopen(f"{live_server}/decoder.onnx?model={model}", timeout=300) as r:
+                assert r.status == 200
+        except urllib.error.HTTPError as e:
+            pytest.fail(f"/decoder.onnx?model={model}: {e.code} {e.read().decode()}")
 
 
 @pytest.fixture

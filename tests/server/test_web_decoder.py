@@ -174,4 +174,7 @@ def test_a_decoder_that_cannot_be_exported_is_a_404_with_the_reason_asked_once(
             assert r.status_code == 404
             assert "could not be exported" in r.json()["detail"] and "no name for" in r.json()["detail"]
         assert client.get("/decode", params={"model": "tiny-z2", "z": "0,0"}).status_code == 200
-    assert len(calls) == 1, "a failed export is not tried again on every request"
+        assert len(calls) == 1, "a failed export is not tried again on every request"
+        monkeypatch.setattr("server.web_decoder.RETRY_S", 0.0)
+        client.get("/decoder.onnx", params={"model": "tiny-z2"})
+        assert len(calls) == 2, "but it is tried again later"
