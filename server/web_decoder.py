@@ -1,6 +1,6 @@
 """Each model's decoder as an ONNX file, for the page to decode slider moves itself
 (static/local-decode.js with ONNX Runtime Web). The server's own decode stays the truth: the file
-decodes to within 1/255 per pixel of the server's PNGs (tests/model/test_export.py).
+decodes to within 1/255 per pixel of the server's PNGs (tests/server/test_web_decoder.py).
 
 `decoder_bytes` is the one place a model's browser decoder comes from:
 - a native model (safetensors + config): exported by model.export with float16 weights (the browser
@@ -10,8 +10,8 @@ decodes to within 1/255 per pixel of the server's PNGs (tests/model/test_export.
 - a model brought as ONNX (`<name>.decoder.onnx`, docs/own-model.md): that file, byte for byte.
 
 `WebDecoders` (the app's lifespan state) keeps the bytes in memory and exports each model at most
-once at a time, in a worker thread: an export takes about a second (four on a cold process, which
-imports torch.onnx), and the event loop keeps answering meanwhile. Nothing is exported until asked.
+once at a time, in a child process (`export_in_child`: a few seconds with its torch import), while
+the event loop keeps answering. Nothing is exported until asked.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -52,7 +54,26 @@ def cache_path(model: LoadedModel, cache_dir: Path) -> Path | None:
     return cache_dir / f"{model.name}.{checksum[:16]}{CACHE_SUFFIX}" if checksum else None
 
 
-def decoder_bytes(model: LoadedModel, *, weights_dir: Path, cache_dir: Path) -> bytes:
+def exported(name: str, weights_dir: Path) -> bytes:
+    """A native model's decoder as ONNX with float16 weights, from its weights on disk."""
+    vae = store.load(name, "cpu", folder=weights_dir)
+    return decoder_onnx(vae, vae.latent_dim, float16=True)
+
+
+async def export_in_child(name: str, weights_dir: Path) -> bytes:
+    """`exported` in a child process of its own. Never in a thread of the server: torch.export keeps
+    its tracing modes on a stack shared by the process's threads, so an export beside the server's
+    decodes fails ("Trying to pop empty mode stack", seen under the browser tests) and could trace
+    a decode running meanwhile. A fresh process costs a torch import (a few seconds), once per
+    model and weights, since the result is kept on disk."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, exported, name, weights_dir)
+    finally:
+        pool.shutdown(wait=False)
+
+
+async def decoder_bytes(model: LoadedModel, *, weights_dir: Path, cache_dir: Path) -> bytes:
     """The ONNX file the browser runs for `model`: input `z` (N, latent_dim), output (N, C, H, W)."""
     if not model.card.native:
         try:
@@ -63,8 +84,7 @@ def decoder_bytes(model: LoadedModel, *, weights_dir: Path, cache_dir: Path) -> 
     if path is not None and path.is_file():
         return path.read_bytes()
     try:
-        vae = store.load(model.name, "cpu", folder=weights_dir)
-        graph = decoder_onnx(vae, model.latent_dim, float16=True)
+        graph = await export_in_child(model.name, weights_dir)
     except Exception as e:  # any failure means the page keeps decoding on the server
         raise DecoderUnavailable(f"{model.name}: the decoder could not be exported ({e})") from None
     if path is not None:
@@ -93,8 +113,8 @@ class WebDecoders:
                 raise DecoderUnavailable(why)
             if key not in self._made:
                 try:
-                    self._made[key] = await asyncio.to_thread(
-                        decoder_bytes, model, weights_dir=self.weights_dir, cache_dir=self.cache_dir
+                    self._made[key] = await decoder_bytes(
+                        model, weights_dir=self.weights_dir, cache_dir=self.cache_dir
                     )
                 except DecoderUnavailable as e:
                     log.warning("%s", e)

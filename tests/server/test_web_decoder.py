@@ -163,11 +163,11 @@ def test_a_decoder_that_cannot_be_exported_is_a_404_with_the_reason_asked_once(
 ) -> None:
     calls = []
 
-    def refuse(*args: object, **kwargs: object) -> bytes:
+    async def refuse(*args: object) -> bytes:
         calls.append(args)
         raise RuntimeError("an operator ONNX has no name for")
 
-    monkeypatch.setattr("server.web_decoder.decoder_onnx", refuse)
+    monkeypatch.setattr("server.web_decoder.export_in_child", refuse)
     with TestClient(create_app(settings.model_copy(update={"cache_dir": tmp_path}))) as client:
         for _ in range(2):
             r = client.get("/decoder.onnx", params={"model": "tiny-z2"})
