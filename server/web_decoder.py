@@ -70,7 +70,7 @@ async def export_in_child(name: str, weights_dir: Path) -> bytes:
     try:
         return await asyncio.get_running_loop().run_in_executor(pool, exported, name, weights_dir)
     finally:
-        pool.shutdown(wait=False)
+        await asyncio.to_thread(pool.shutdown)  # the child exits; its resources are released
 
 
 async def decoder_bytes(model: LoadedModel, *, weights_dir: Path, cache_dir: Path) -> bytes:

@@ -86,6 +86,7 @@ def test_grid_click_sets_the_two_sliders(page: Any) -> None:
     expect(page.locator("#z0")).to_have_value("-2.14")
     expect(page.locator("#z1")).to_have_value("2.14")
     expect(page.locator("#decoded")).to_have_attribute("data-z", "-2.14,2.14")
+    expect(page.locator("#grid-marker")).to_be_visible()  # also after the grid's own refresh
     marker = page.locator("#grid-marker").bounding_box()
     centre = (marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
     assert abs(centre[0] - (box["x"] + 2.5 * cell)) < cell / 2
