@@ -150,6 +150,7 @@ class FolderData:
     train_labels: np.ndarray
     test_labels: np.ndarray
     test_files: list[str]  # relative paths, in the order of `test` (to align factors.csv)
+    train_files: list[str]  # likewise for `train`
     classes: list[str] | None
     channels: int
     image_size: int
@@ -220,5 +221,6 @@ def load_folder(
     return FolderData(
         train=mapped[:n_train], test=mapped[n_train:], train_labels=labels[:n_train],
         test_labels=labels[n_train:], test_files=[listing.files[i] for i in kept[n_train:]],
+        train_files=[listing.files[i] for i in kept[:n_train]],
         classes=listing.classes, channels=channels, image_size=image_size, info=info,
     )

@@ -4,6 +4,8 @@
 // are in view, their images over them. The overlay (grid outline, current z, hovered and clicked
 // points, the lasso) is redrawn alone, so hovering never repaints 70,000 points.
 
+import { factorColouring } from "./map-factors.js";
+
 const GREY = [197, 202, 211]; // unselected points while a selection exists
 const SPLIT_COLOURS = { test: [242, 142, 43], train: [78, 121, 167] };
 
@@ -132,10 +134,11 @@ function drawDots(m, ctx) {
   const ox = W / 2 - m.view.cx * s, oy = W / 2 - m.view.cy * s;
   const zoom = m.home.half / m.view.half;
   const edge = Math.max(2, Math.round(Math.min(6, 2.5 * zoom ** 0.35) * dpr)), h = edge >> 1;
-  const colours = m.colorBy === "split"
+  const factor = factorColouring(m); // colour by a factor of variation (map-factors.js)
+  const colours = factor ? factor.colours : m.colorBy === "split"
     ? data.splits.map((sp) => pack(m.palette.splits[sp.name], 190))
     : m.palette.classes.map((c) => pack(c, 190));
-  const key = m.colorBy === "split" ? data.splitOf : data.labels;
+  const key = factor ? factor.key : m.colorBy === "split" ? data.splitOf : data.labels;
   const px = buf.pixels;
   px.fill(0);
   const inView = [];

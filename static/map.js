@@ -16,6 +16,7 @@ import { buildIndex, coordinates, parse, spread } from "./map-data.js";
 import { drawImages, drawManifold, manifoldAvailable, newTiles, refreshManifold } from "./map-images.js";
 import { listenInput } from "./map-input.js";
 import { readUrl, writeUrl as writeLink } from "./map-link.js";
+import { factorLegend, loadFactors } from "./map-factors.js";
 import { drawBase, drawOverlay, palette, toPlane, toScreen } from "./map-paint.js";
 import { download, select, showSelection } from "./map-select.js";
 
@@ -58,6 +59,7 @@ function start(panel) {
       setUp(m);
       listen(m);
       layout(m);
+      loadFactors(m, () => { legend(m); render(m); }); // colour by a factor, when the data has them
       m.timings.drawn = performance.now() - arrived;
       // the second frame callback runs after the frame that showed the points was painted
       requestAnimationFrame(() => requestAnimationFrame(() => {
@@ -99,6 +101,7 @@ function setUp(m) {
   m.split = has("train") && ["test", "train"].includes(r.points) ? r.points : "both";
   splitBox.value = m.split;
   m.colorBy = r.color === "split" && has("train") ? "split" : "class";
+  m.factorWanted = r.color; // "factor:k" is restored once the factors arrive (map-factors.js)
   byId("map-color").value = m.colorBy;
   byId("map-color").closest("label").hidden = !has("train");
   const view = byId("map-view");
@@ -122,6 +125,7 @@ function shownSplits(m) {
 function legend(m) {
   byId("map-classes")?.toggleAttribute("hidden", m.colorBy !== "class");
   byId("map-splits")?.toggleAttribute("hidden", m.colorBy !== "split");
+  factorLegend(m);
 }
 
 function listen(m) {

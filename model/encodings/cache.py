@@ -22,6 +22,7 @@ from model.data import CLASS_NAMES, SPLITS, DataError, Split, default_folder, fi
 from model.encodings.arrays import PCA, Encodings, encode_split, fit_pca
 from model.encodings.arrays import load as load_encodings
 from model.encodings.arrays import save as save_encodings
+from model.factors import FILE_NAME, FactorTable, read_factors
 from model.folder import load_folder
 from model.store import atomic_write
 from model.vae import Network
@@ -111,6 +112,18 @@ class EncodingCache:
             return None
         candidates = [Path(path), *([self.data_dir / Path(path).name] if self.data_dir else [])]
         return next((c for c in candidates if c.is_dir()), None)
+
+    def factors(self, card: ModelCard, split: str) -> tuple[FactorTable, np.ndarray] | None:
+        """The folder's factors.csv and the codes of `split`'s images in the map's order (N, F), or
+        None when the card's data has no factors.csv (or is not on this machine)."""
+        root = self._folder_of(card)
+        if root is None or not (root / FILE_NAME).is_file():
+            return None
+        seed = int((card.model_extra or {}).get("seed", 0))
+        data = load_folder(root, image_size=card.image_size, channels=card.channels,
+                           cache_dir=self.cache_dir / "data", seed=seed)
+        table = read_factors(root / FILE_NAME)
+        return table, table.rows(data.train_files if split == "train" else data.test_files)
 
     def _find(self, card: ModelCard, split: str) -> Split:
         dataset = card.dataset or ""

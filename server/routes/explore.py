@@ -14,7 +14,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from model.card import ModelCard
+from model.data import DataError
 from model.encodings import FORMAT_VERSION, EncodingCache, EncodingsUnavailable, Entry
+from model.factors import FactorsError
 from server import map_points
 from server.deps import DecoderDep, EncodingsDep, ModelDep, SettingsDep, require_encoder
 from server.map_points import MAX_ATLAS
@@ -175,6 +177,34 @@ def _entry(cache: EncodingCache, model: LoadedModel, split: str = "test") -> Ent
         return cache.get(model.vae, model.card, split)
     except EncodingsUnavailable as e:
         raise HTTPException(404, detail=str(e)) from None
+
+
+@router.get(
+    "/encodings/factors",
+    summary="The factors of variation of the map's points, for colouring them",
+    responses=_docs(CACHED, NOT_FOUND),
+)
+def factor_codes(model: ModelDep, cache: EncodingsDep, settings: SettingsDep, request: Request) -> Response:
+    """For a model trained on a folder with a factors.csv (docs/shapes.md): each factor's name, its
+    values' labels, and each point's value code, split by split in the order of `/encodings?format=binary`."""
+    require_encoder(model, "encode its data set for the map")
+
+    def body() -> bytes:
+        try:
+            splits = _splits(cache, model)
+            found = {split: cache.factors(model.card, split) for split in splits}
+        except (EncodingsUnavailable, FactorsError, DataError) as e:
+            raise HTTPException(404, detail=str(e)) from None
+        if any(f is None for f in found.values()):
+            raise HTTPException(404, detail=f"{model.name}'s data has no factors.csv")
+        table = next(iter(found.values()))[0]  # type: ignore[index]
+        return json.dumps({
+            "factors": [{"name": n, "labels": table.labels[j]} for j, n in enumerate(table.names)],
+            "splits": [{"name": split, "codes": f[1].T.tolist()} for split, f in found.items()],  # type: ignore[index]
+        }, separators=(",", ":")).encode()
+
+    return cached(request, f"{model.identity}/factors", body, media_type="application/json",
+                  max_age=settings.cache_max_age)
 
 
 def _export(cache: EncodingCache, model: LoadedModel, fmt: str, *, gzip: bool = False) -> bytes:

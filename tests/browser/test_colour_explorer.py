@@ -107,3 +107,22 @@ def test_a_model_copied_in_while_the_page_is_open_appears_in_the_picker(
         for suffix in (".safetensors", ".json"):
             (weights / f"copied{suffix}").unlink()
     expect(page.locator("#model option[value=copied]")).to_have_count(0, timeout=5_000)
+
+
+def test_the_map_colours_its_points_by_any_factor(colour_page: Any) -> None:
+    page = colour_page
+    page.goto(f"/?model={NAME}")
+    page.locator("#map-panel").scroll_into_view_if_needed()
+    expect(page.locator("#map-panel")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#map-color option[value='factor:1']")).to_have_text("by hue")
+    page.locator("#map-images").select_option("dots")  # 240 points are few enough to be drawn as images
+    page.wait_for_timeout(200)
+    before = page.evaluate("document.getElementById('map').toDataURL()")
+    page.locator("#map-color").select_option("factor:1")
+    expect(page.locator("#map-factor-legend")).to_contain_text("hue")
+    expect(page.locator("#map-classes")).to_be_hidden()
+    page.wait_for_function("(before) => document.getElementById('map').toDataURL() !== before", arg=before)
+    page.wait_for_function("new URLSearchParams(location.search).get('color') === 'factor:1'")
+    page.reload()  # the link keeps the colouring
+    page.locator("#map-panel").scroll_into_view_if_needed()
+    expect(page.locator("#map-factor-legend")).to_contain_text("hue")

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from api_checks import detail_of
 from fastapi.testclient import TestClient
-
-from model.card import CardError
-from server.app import create_app
-from server.settings import Settings
 
 HX = {"HX-Request": "true"}
 
@@ -58,12 +52,3 @@ def test_other_fragment_errors_stay_where_htmx_put_them(client: TestClient) -> N
     r = client.get("/fragments/grid", params={"model": "tiny-z10", "steps": "99"}, headers=HX)
     assert r.status_code == 422 and "HX-Retarget" not in r.headers
 
-
-def test_a_bad_card_stops_the_start_naming_its_file(tmp_path: Path) -> None:
-    card = tmp_path / "broken.json"
-    card.write_text('{"name": "broken", "config": {"latent_dim": -1}}')
-    (tmp_path / "broken.safetensors").write_bytes(b"")
-    with pytest.raises(CardError, match=f"{card}: invalid model card: config: "), TestClient(
-        create_app(Settings(weights_dir=tmp_path))
-    ):
-        pass

@@ -85,3 +85,13 @@ def test_the_insight_panel_shows_the_factors_heat_map(client: TestClient) -> Non
 def test_the_picker_options_come_from_the_registry(client: TestClient) -> None:
     r = client.get("/fragments/models", params={"model": NAME})
     assert r.status_code == 200 and f'value="{NAME}"' in r.text and "selected" in r.text
+
+
+def test_the_factors_of_the_map_points_come_in_the_binary_order(client: TestClient) -> None:
+    body = client.get("/encodings/factors").json()
+    assert [f["name"] for f in body["factors"]] == ["shape", "hue", "scale", "rotation", "x", "y"]
+    assert body["factors"][0]["labels"] == ["circle", "square", "triangle"]
+    (test,) = [s for s in body["splits"] if s["name"] == "test"]
+    assert len(test["codes"]) == 6 and len(test["codes"][0]) == 24
+    labels = client.get("/encodings", params={"format": "json"}).json()["labels"]
+    assert test["codes"][0] == labels  # the shape factor is the class: the same order as the points
