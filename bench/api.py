@@ -10,6 +10,7 @@ prints each number next to its target, the median of several repeats.
   the first and wrk on the others, so that the two never take turns on one core.
 - /grid 20x20 and /reconstruct (a 28x28 PNG) p50 latency on one keep-alive connection.
 - server RSS with every shipped model loaded, after the load above; start to first answer.
+- /grid 20x20 p50 of the 64x64 colour model shapes-b1 (issue 13), on one connection.
 - ONNX against native (issue 14): the shipped mnist-z2 and mnist-z10 exported by model/export.py and
   served beside them from one weights folder; p50 of a lone /decode and of a 20x20 /grid for each,
   measured in the order native, ONNX, ONNX, native, and the ONNX/native ratios; /decode
@@ -195,6 +196,7 @@ def latencies(server: Server, samples: int) -> tuple[float, float]:
         conn.close()
 
 
+COLOUR = "shapes-b1"  # a 64x64 colour model (issue 13's target: its 20x20 grid in at most 40 ms)
 PAIRS = {"mnist-z2": "onnx-mnist-z2", "mnist-z10": "onnx-mnist-z10"}  # native -> its ONNX export
 
 
@@ -237,6 +239,15 @@ def measure(
     grid_ms, recon_ms = latencies(server, args.samples)
     found = {"start": server.started_s, "grid": grid_ms, "recon": recon_ms}
     found.update(onnx_latencies(server, args.samples))
+    if (ROOT / "weights" / f"{COLOUR}.json").is_file():
+        conn = server.connect()
+        bases = iter(range(10**9))
+        try:
+            found["colour-grid"] = p50_ms(lambda: request(
+                conn, "GET", f"/grid?model={COLOUR}&steps=20&base=0,0,0,0,0,0,0,0,0,{next(bases) % 97 / 100}"
+            ), args.samples)
+        finally:
+            conn.close()
     if shutil.which("wrk"):
         onnx_script = script.with_name("onnx.lua")
         onnx_script.write_text(WRK_SCRIPT.replace('"/decode?z="', '"/decode?model=onnx-mnist-z2&z="'))
@@ -287,6 +298,7 @@ ROWS = [  # label, key, target (ratio: at least; others: at most), format
     ("server RSS, all models loaded, MB", "rss", 400.0, "{:.0f}"),
     ("  peak RSS during the run, MB", "peak", None, "{:.0f}"),
     ("start to first answer, s", "start", 3.0, "{:.2f}"),
+    ("/grid 20x20 p50 ms, 64x64 colour (shapes-b1)", "colour-grid", 40.0, "{:.1f}"),
     ("ONNX / native, /decode p50, z=2", "onnx-decode-z2", 1.5, "{:.2f}"),
     ("  native /decode p50 ms, z=2", "native-decode-z2-ms", None, "{:.2f}"),
     ("  ONNX /decode p50 ms, z=2", "onnx-decode-z2-ms", None, "{:.2f}"),

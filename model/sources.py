@@ -3,6 +3,7 @@ folder of images (model/folder.py), as one `TrainingData` for model/train.py."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,12 @@ def factor_metrics(vae: Any, data: TrainingData, *, batch_size: int = 500) -> di
     root = data.root
     if root is None or data.test_files is None or not (root / factors.FILE_NAME).is_file():
         return None
-    table = factors.read_factors(root / factors.FILE_NAME)
+    try:  # a factors.csv that does not fit the images costs the measurement, never the trained model
+        table = factors.read_factors(root / factors.FILE_NAME)
+        codes = table.rows(data.test_files)
+    except factors.FactorsError as e:
+        print(f"warning: no factor metrics: {e}", file=sys.stderr)
+        return None
     with torch.inference_mode():
         means = torch.cat([vae.encode(xb.to(vae.device))[0].cpu() for xb in data.test.split(batch_size)])
-    return factors.measure(means.numpy(), table.rows(data.test_files), table.names)
+    return factors.measure(means.numpy(), codes, table.names)
