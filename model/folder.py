@@ -216,7 +216,7 @@ def load_folder(
     labels = listing.labels[kept]
     info = {
         "path": str(root), "split": listing.split, "images": len(listing.files), "skipped": len(skipped),
-        "skipped_files": skipped[:SHOW_SKIPPED], "cache": str(pixels),
+        "skipped_files": skipped[:SHOW_SKIPPED],
     }
     return FolderData(
         train=mapped[:n_train], test=mapped[n_train:], train_labels=labels[:n_train],

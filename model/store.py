@@ -42,6 +42,7 @@ def atomic_write(path: Path, write: Any) -> None:
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights and cards are meant to be readable
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)  # again: a writer may have replaced the file (safetensors does)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -10,6 +10,8 @@ keeps one cache in its lifespan state; `python -m model.encodings` fills the fil
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +30,20 @@ from model.store import atomic_write
 from model.vae import Network
 
 log = logging.getLogger(__name__)
+
+
+def images_cache() -> Path:
+    """Where a folder's decoded images are kept for the map (model/folder.py's cache, about 12 kB per
+    64x64 colour image): never beside the weights; $XDG_CACHE_HOME or ~/.cache, else the temp folder."""
+    home = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    for root in (Path(home), Path(tempfile.gettempdir())):
+        folder = root / "vae-latent-explorer" / "images"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        except OSError:
+            continue
+    raise DataError("no writable folder for the image cache (tried $XDG_CACHE_HOME, ~/.cache, the temp folder)")
 
 
 class EncodingsUnavailable(Exception):
@@ -121,7 +137,7 @@ class EncodingCache:
             return None
         seed = int((card.model_extra or {}).get("seed", 0))
         data = load_folder(root, image_size=card.image_size, channels=card.channels,
-                           cache_dir=self.cache_dir / "data", seed=seed)
+                           cache_dir=images_cache(), seed=seed)
         table = read_factors(root / FILE_NAME)
         return table, table.rows(data.train_files if split == "train" else data.test_files)
 
@@ -135,7 +151,7 @@ class EncodingCache:
             raise DataError(f"the images of {dataset!r} are not on this machine (the card says {where})")
         seed = int((card.model_extra or {}).get("seed", 0))
         data = load_folder(root, image_size=card.image_size, channels=card.channels,
-                           cache_dir=self.cache_dir / "data", seed=seed)
+                           cache_dir=images_cache(), seed=seed)
         train = split == "train"
         images, labels = (data.train, data.train_labels) if train else (data.test, data.test_labels)
         shown = images[:, 0] if card.channels == 1 else np.moveaxis(images, 1, -1)  # (N, H, W[, 3]) views
