@@ -43,7 +43,7 @@ def images_cache() -> Path:
             return folder
         except OSError:
             continue
-    raise DataError("no writable folder for the image cache (tried $XDG_CACHE_HOME, ~/.cache, the temp folder)")
+    raise DataError("no writable folder for the image cache: not $XDG_CACHE_HOME, ~/.cache or /tmp")
 
 
 class EncodingsUnavailable(Exception):
