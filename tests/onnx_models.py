@@ -108,3 +108,16 @@ def linear_decoder(
     model.ir_version = 9
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def write_onnx_models(folder: Path) -> Path:
+    """Beside whatever `folder` holds: `tutorial` (the tutorial VAE trained 20 steps and exported by
+    `python -m model.export`'s function from its .pth), `colour` and the decoder-only `decoder-only`."""
+    from model.export import export
+
+    pt = folder.parent / f"{folder.name}-tutorial.pth"
+    torch.save(train_tutorial_vae(steps=20).state_dict(), pt)
+    export(str(pt), name="tutorial", out=folder)
+    write_colour_model(folder, "colour")
+    write_colour_model(folder, "decoder-only", encoder=False, seed=1)
+    return folder

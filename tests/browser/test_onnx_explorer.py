@@ -10,27 +10,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from playwright.sync_api import expect
 
-from model.export import export
 from tests.browser.conftest import app_env, open_page
 from tests.browser.harness import draw_stroke, serve
 from tests.conftest import write_tiny_models
-from tests.onnx_models import train_tutorial_vae, write_colour_model
+from tests.onnx_models import write_onnx_models
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def onnx_server(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Iterator[str]:
-    folder = write_tiny_models(tmp_path_factory.mktemp("onnx-weights"))
-    pt = folder.parent / "tutorial.pth"
-    torch.save(train_tutorial_vae(steps=20).state_dict(), pt)
-    export(str(pt), name="tutorial", out=folder)
-    write_colour_model(folder, "colour")
-    write_colour_model(folder, "decoder-only", encoder=False, seed=1)
+    folder = write_onnx_models(write_tiny_models(tmp_path_factory.mktemp("onnx-weights")))
     with serve(app_env(tmp_path_factory, folder, data_root)) as url:
         yield url
 

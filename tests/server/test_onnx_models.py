@@ -17,7 +17,7 @@ from PIL import Image
 
 from model.export import DECODER_SUFFIX, export
 from server.app import create_app
-from tests.onnx_models import linear_decoder, train_tutorial_vae, write_card, write_colour_model
+from tests.onnx_models import linear_decoder, train_tutorial_vae, write_card, write_onnx_models
 
 BAD = {  # name -> (decoder bytes, card fields): each a way a brought model can be wrong
     "truncated": (linear_decoder(3, 1, 28)[:300], {}),
@@ -41,12 +41,7 @@ def write_bad_models(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = save_tiny_models(tmp_path_factory.mktemp("onnx-weights"))
-    pt = folder.parent / "tutorial.pth"
-    torch.save(train_tutorial_vae(steps=20).state_dict(), pt)
-    export(str(pt), name="tutorial", out=folder)
-    write_colour_model(folder, "colour")
-    write_colour_model(folder, "decoder-only", encoder=False, seed=1)
+    folder = write_onnx_models(save_tiny_models(tmp_path_factory.mktemp("onnx-weights")))
     write_bad_models(folder)
     return folder
 
