@@ -11,12 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
 from fastapi import HTTPException
-
-if TYPE_CHECKING:
-    from server.explorer import Explorer
 
 from model import latent
 from server.schemas import parse_z
@@ -102,15 +99,15 @@ def read_link(query: Mapping[str, str], *, dim: int, max_steps: int) -> tuple[Li
 SEEDS = {"from": 1, "to": 2}  # the default endpoints: two fixed draws from the prior
 
 
-def path_ends(state: Explorer) -> list[tuple[str, list[float], str, bool]]:
+def path_ends(path: Interpolation, latent_dim: int) -> list[tuple[str, list[float], str, bool]]:
     """The interpolation's two endpoints as (name, z, words for it, whether it is the default): the
     link's, or two fixed draws from the prior, typical images of the model that a user can name."""
     ends = []
-    for name, given in (("from", state.path.start), ("to", state.path.end)):
+    for name, given in (("from", path.start), ("to", path.end)):
         if given is not None:
             ends.append((name, given, "from the link", False))
         else:
-            draw = latent.sample_prior(1, state.model.latent_dim, seed=SEEDS[name])[0].tolist()
+            draw = latent.sample_prior(1, latent_dim, seed=SEEDS[name])[0].tolist()
             words = f"a draw from the prior N(0, I), seed {SEEDS[name]}"
             ends.append((name, [snap(v) for v in draw], words, True))
     return ends
