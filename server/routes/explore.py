@@ -182,7 +182,7 @@ def _entry(cache: EncodingCache, model: LoadedModel, split: str = "test") -> Ent
 @router.get(
     "/encodings/factors",
     summary="The factors of variation of the map's points, for colouring them",
-    responses=_docs(CACHED, NOT_FOUND),
+    responses=_docs(BAD_INPUT, CACHED, NOT_FOUND),
 )
 def factor_codes(model: ModelDep, cache: EncodingsDep, settings: SettingsDep, request: Request) -> Response:
     """For a model trained on a folder with a factors.csv (docs/shapes.md): each factor's name, its

@@ -24,10 +24,12 @@ RANDOM_Z = 100
 
 
 def run_onnx(graph: bytes, z: np.ndarray) -> np.ndarray:
-    """(N, D) codes -> (N, H, W) uint8, rounded as the server rounds (numpy's rint)."""
+    """(N, D) codes -> (N, H, W) grey or (N, H, W, 3) colour uint8, rounded as the server rounds
+    (numpy's rint), in the layout of the server's PNGs."""
     session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
     (x,) = session.run(None, {"z": z.astype(np.float32)})
-    return np.clip(np.rint(x[:, 0] * 255), 0, 255).astype(np.uint8)
+    x = x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)
+    return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
 
 
 def server_png(client: TestClient, model: str, z: np.ndarray) -> np.ndarray:
