@@ -23,7 +23,8 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # The runtime dependencies are pyproject.toml's own list (no test or training extras), installed
 # before the app is copied so that editing the app reuses this layer. The venv gets no pip of its
-# own; torch's C++ headers and test binaries, which serving never uses, stay out.
+# own; torch's C++ headers, test binaries and protoc, onnx's backend test data and onnxruntime's
+# Python tooling (transformers, quantization, tools), which serving never uses, stay out (~75 MB).
 COPY pyproject.toml deploy/torch_variant.py /tmp/build/
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/build/pyproject.toml', 'rb'))['project']['dependencies']))" \
       > /tmp/build/requirements.txt \
@@ -32,7 +33,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/build/pyp
       ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} -r /tmp/build/requirements.txt \
  && /opt/venv/bin/python /tmp/build/torch_variant.py "$TORCH_VARIANT" \
  && site=$(/opt/venv/bin/python -c "import sysconfig; print(sysconfig.get_path('purelib'))") \
- && rm -rf "$site/torch/include" "$site/torch/test" /tmp/build
+ && rm -rf "$site/torch/include" "$site/torch/test" "$site"/torch/bin/test_* "$site"/torch/bin/*Test \
+      "$site"/torch/bin/protoc* "$site/onnx/backend/test" "$site/onnxruntime/transformers" \
+      "$site/onnxruntime/quantization" "$site/onnxruntime/tools" /tmp/build
 WORKDIR /app
 # .dockerignore lets in only what the app runs (model/, server/, templates/, static/, weights/) and
 # what the build reads (pyproject.toml, deploy/torch_variant.py); the files become root's, world-readable.
