@@ -25,6 +25,9 @@ def test_rewritten_conv_decoder_decodes_the_same_images(batch: int, channels: tu
     assert sum(isinstance(m, SubpixelConv) for m in fast.modules()) == len(channels)
     assert after.shape == before.shape
     assert torch.allclose(after, before, atol=1e-5)
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in fast.modules()
+               if isinstance(m, SubpixelConv))
+    assert after.is_contiguous(memory_format=torch.channels_last)  # channels innermost, as PNG rows
 
 
 @pytest.mark.parametrize("batch", [1, 4, 64, 400])

@@ -51,3 +51,21 @@ def test_png_upscales_with_nearest_neighbour() -> None:
 def test_to_uint8_rounds_to_the_nearest_level_and_drops_the_channel() -> None:
     probs = torch.tensor([0.0, 0.5 / 255 - 1e-4, 0.5 / 255 + 1e-4, 0.5, 1.0]).reshape(1, 1, 1, 5)
     assert render.to_uint8(probs).tolist() == [[[0, 0, 1, 128, 255]]]
+
+
+@pytest.mark.parametrize("n, cols", [(400, 20), (7, 3), (1, 4), (6, 6)])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_tile_puts_image_i_at_row_i_div_cols_column_i_mod_cols(
+    n: int, cols: int, channels: int, layout: torch.memory_format
+) -> None:
+    images = torch.rand(n, channels, 5, 4, generator=torch.Generator().manual_seed(n))
+    images = images.contiguous(memory_format=layout)
+    mosaic = render.tile(images, cols)
+    cells = render.to_uint8(images)
+    rows = -(-n // cols)
+    assert mosaic.shape[:2] == (rows * 5, cols * 4)
+    for i in range(rows * cols):
+        r, c = divmod(i, cols)
+        cell = mosaic[r * 5 : r * 5 + 5, c * 4 : c * 4 + 4]
+        assert np.array_equal(cell, cells[i]) if i < n else not cell.any()
