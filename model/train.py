@@ -54,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--decoder-hidden", default="",
                    help="the decoder's hidden widths from z outwards, when not --hidden reversed")
     p.add_argument("--conv-channels", default="32,64", help="conv channels, comma-separated")
+    p.add_argument("--decoder-conv-channels", default="",
+                   help="the decoder's conv channels, in --conv-channels' order, when lighter or wider than it")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128,
                    help="the global batch: under torchrun each of N processes takes batch-size / N")
@@ -98,6 +100,8 @@ def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
         parts += ["--data-dir", str(args.data_dir)]
     if args.decoder_hidden:
         parts += ["--decoder-hidden", args.decoder_hidden]
+    if args.decoder_conv_channels:
+        parts += ["--decoder-conv-channels", args.decoder_conv_channels]
     if args.image_size != 28:
         parts += ["--image-size", str(args.image_size)]
     if args.channels:
@@ -199,6 +203,7 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
 
     config = VAEConfig(latent_dim=args.latent_dim, arch=args.arch, hidden=ints(args.hidden),
                        channels=ints(args.conv_channels), decoder_hidden=ints(args.decoder_hidden) or None,
+                       decoder_channels=ints(args.decoder_conv_channels) or None,
                        image_size=data.image_size, image_channels=data.channels)
     torch.manual_seed(args.seed)
     vae = VAE(config).to(device)

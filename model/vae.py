@@ -25,6 +25,9 @@ class VAEConfig:
     # the decoder's, from z outwards, when they differ from the encoder's (default: hidden reversed)
     decoder_hidden: tuple[int, ...] | None = None
     channels: tuple[int, ...] = (32, 64)  # conv only: channels after each stride-2 convolution
+    # conv only: the decoder's, in the same order, when they differ from the encoder's (a lighter
+    # decoder serves grids faster; the encoder keeps its width)
+    decoder_channels: tuple[int, ...] | None = None
     image_size: int = 28
     image_channels: int = 1  # 1: grey, 3: RGB
 
@@ -36,15 +39,23 @@ class VAEConfig:
         assert self.image_channels in (1, 3), f"image_channels must be 1 or 3, got {self.image_channels}"
         if self.arch == "conv":
             assert self.image_size % (2 ** len(self.channels)) == 0, "image size must halve cleanly"
+        assert self.decoder_channels is None or len(self.decoder_channels) == len(self.channels), (
+            "decoder_channels must have as many entries as channels (one per halving)")
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
         return self.decoder_hidden or tuple(reversed(self.hidden))
 
+    @property
+    def decoder_convs(self) -> tuple[int, ...]:
+        """The decoder's conv channels, from z outwards."""
+        return tuple(reversed(self.decoder_channels or self.channels))
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if d["decoder_hidden"] is None:
-            del d["decoder_hidden"]  # cards and checkpoints from before the option stay equal
+        for key in ("decoder_hidden", "decoder_channels"):
+            if d[key] is None:
+                del d[key]  # cards and checkpoints from before the option stay equal
         if d["image_channels"] == 1:
             del d["image_channels"]  # likewise: grey models' configs read as they always did
         return d
@@ -55,7 +66,7 @@ class VAEConfig:
         unknown = set(d) - known
         assert not unknown, f"unknown config keys: {sorted(unknown)}"
         kw = dict(d)
-        for key in ("hidden", "channels", "decoder_hidden"):
+        for key in ("hidden", "channels", "decoder_hidden", "decoder_channels"):
             if kw.get(key) is not None:
                 kw[key] = tuple(kw[key])
         return cls(**kw)
@@ -83,7 +94,7 @@ def _conv_encoder(c: VAEConfig) -> nn.Sequential:
 
 def _conv_decoder(c: VAEConfig) -> nn.Sequential:
     side = c.image_size // 2 ** len(c.channels)
-    chans = list(reversed(c.channels))
+    chans = list(c.decoder_convs)
     layers: list[nn.Module] = [
         _mlp([c.latent_dim, *c.decoder_widths, chans[0] * side * side], last_act=True),
         nn.Unflatten(1, (chans[0], side, side)),

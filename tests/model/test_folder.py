@@ -121,6 +121,8 @@ def test_training_on_a_folder_end_to_end_records_the_data_in_the_card(tmp_path: 
         "16",
         "--conv-channels",
         "4,8",
+        "--decoder-conv-channels",
+        "2,4",
         "--latent-dim",
         "2",
         "--epochs",
@@ -146,6 +148,7 @@ def test_training_on_a_folder_end_to_end_records_the_data_in_the_card(tmp_path: 
     assert card["class_names"] == ["circles", "squares"] and card["beta"] == 4 and card["dataset"] == "pets"
     assert card["data"]["skipped"] == 1 and card["data"]["path"] == str(data)
     assert "--beta 4" in card["command"] and "--image-size 32" in card["command"]
+    assert card["config"]["decoder_channels"] == [2, 4] and "--decoder-conv-channels 2,4" in card["command"]
 
 
 @pytest.mark.parametrize("what", ["missing", "empty"])

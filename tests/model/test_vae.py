@@ -111,6 +111,20 @@ def test_the_decoder_can_be_narrower_than_the_encoder(arch: str) -> None:
     assert VAEConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
+def test_a_conv_decoder_can_have_fewer_channels_than_the_encoder() -> None:
+    config = VAEConfig(latent_dim=2, arch="conv", hidden=(16,), channels=(8, 16), decoder_channels=(3, 4),
+                       image_size=32, image_channels=3)
+    vae = VAE(config)
+    ups = [(m.in_channels, m.out_channels) for m in vae.decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert ups == [(4, 3), (3, 3)]  # from z outwards: 4 channels at 8x8, 3 at 16x16, the image at 32x32
+    assert [m.out_channels for m in vae.encoder.modules() if isinstance(m, nn.Conv2d)] == [8, 16]
+    assert vae.decode(torch.zeros(2, 2)).shape == (2, 3, 32, 32)
+    assert VAEConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert "decoder_channels" not in VAEConfig(arch="conv").to_dict()  # older cards keep their form
+    with pytest.raises(AssertionError, match="one per halving"):
+        VAEConfig(arch="conv", channels=(8, 16), decoder_channels=(4,))
+
+
 def test_a_config_without_decoder_widths_mirrors_the_encoder_and_keeps_its_old_form() -> None:
     config = VAEConfig(latent_dim=2, hidden=(64, 32))
     assert config.decoder_widths == (32, 64)
