@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the decoder's hidden widths from z outwards, when not --hidden reversed")
     p.add_argument("--conv-channels", default="32,64", help="conv channels, comma-separated")
     p.add_argument("--decoder-conv-channels", default="",
-                   help="the decoder's conv channels, in --conv-channels' order, when lighter or wider than it")
+                   help="the decoder's conv channels, in --conv-channels' order, when not the same")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128,
                    help="the global batch: under torchrun each of N processes takes batch-size / N")

@@ -115,7 +115,8 @@ def test_a_conv_decoder_can_have_fewer_channels_than_the_encoder() -> None:
     config = VAEConfig(latent_dim=2, arch="conv", hidden=(16,), channels=(8, 16), decoder_channels=(3, 4),
                        image_size=32, image_channels=3)
     vae = VAE(config)
-    ups = [(m.in_channels, m.out_channels) for m in vae.decoder.modules() if isinstance(m, nn.ConvTranspose2d)]
+    ups = [(m.in_channels, m.out_channels) for m in vae.decoder.modules()
+           if isinstance(m, nn.ConvTranspose2d)]
     assert ups == [(4, 3), (3, 3)]  # from z outwards: 4 channels at 8x8, 3 at 16x16, the image at 32x32
     assert [m.out_channels for m in vae.encoder.modules() if isinstance(m, nn.Conv2d)] == [8, 16]
     assert vae.decode(torch.zeros(2, 2)).shape == (2, 3, 32, 32)
