@@ -145,5 +145,5 @@ def for_inference(vae: VAE) -> VAE:
     on the device it was loaded on."""
     _rewrite(vae.decoder)
     if any(isinstance(m, nn.Conv2d | SubpixelConv) for m in vae.decoder.modules()):
-        vae.decoder.to(memory_format=torch.channels_last)
+        vae.decoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # documented, not in the stubs
     return vae.eval()
