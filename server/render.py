@@ -10,6 +10,7 @@ import zlib
 
 import numpy as np
 import torch
+from isal import isal_zlib
 from PIL import Image
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -69,7 +70,10 @@ STORE_BELOW = 4096  # bytes of pixel rows: smaller images are stored, not compre
 
 
 def _deflate(data: bytes) -> bytes:
-    """A zlib stream of `data`: stored verbatim when small, else compressed (level 1, RLE).
+    """A zlib stream of `data`: stored verbatim when small, else compressed by Intel's ISA-L
+    (python-isal, level 1): 3 to 7 times faster than zlib's level 1 with run-length matching, for
+    output 1 to 3% larger (a 20x20 grid of shapes-b1, 1280x1280 colour: 9.0 ms and 1.31 MB against
+    40.5 ms and 1.30 MB; of mnist-z2: 0.56 ms and 136 kB against 4.1 ms and 131 kB; under load).
 
     Setting up a zlib compressor allocates and clears over 256 kB of tables, which costs more than
     compressing a 28x28 image (812 bytes of rows) and is most of its PNG time; stored, that image is
@@ -78,18 +82,16 @@ def _deflate(data: bytes) -> bytes:
     if len(data) < STORE_BELOW:  # one stored block: header, length and its complement, data
         block = struct.pack("<BHH", 1, len(data), 0xFFFF ^ len(data))
         return b"\x78\x01" + block + data + struct.pack(">I", zlib.adler32(data))
-    z = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_RLE)
-    return z.compress(data) + z.flush()
+    return isal_zlib.compress(data, 1)
 
 
 def png(array: np.ndarray, *, size: int | None = None) -> bytes:
     """A grey (H, W) or RGB (H, W, 3) uint8 array as PNG; `size` upscales the longer edge with
     nearest neighbour.
 
-    Written directly (8-bit gray, no row filters, zlib level 1 with run-length matching): two to
-    three times faster than PIL's encoder on these images, at the same size, and this is most of a
-    /decode request's work. Z_RLE beats the default strategy here on both counts (20x20 grid: 1.4 ms
-    and 130 kB against 2.4 ms and 136 kB): the images are mostly runs of black.
+    Written directly (8-bit grey or RGB, no row filters, `_deflate`): several times faster than
+    PIL's encoder on these images, at about the same size, and this is most of a /decode request's
+    work.
     """
     if size and size != max(array.shape[:2]):
         array = upscale(array, size)
