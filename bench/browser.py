@@ -38,6 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.browser_decode import report as decode_report  # noqa: E402
+from bench.browser_decode import seed  # noqa: E402
 from bench.browser_map import scale_report  # noqa: E402
 from tests.browser.harness import launch, serve  # noqa: E402
 
@@ -248,8 +249,9 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    # The encodings are cached in a temporary folder: a benchmark never writes next to the weights.
-    with tempfile.TemporaryDirectory() as cache, serve({"VAE_CACHE_DIR": cache}) as url, \
+    # The encodings are cached in a temporary folder (a benchmark never writes next to the weights),
+    # starting from copies of the shipped ones.
+    with tempfile.TemporaryDirectory() as cache, serve({"VAE_CACHE_DIR": seed(cache)}) as url, \
             sync_playwright() as p:
         browser = launch(p)
         if args.decode_only:

@@ -128,18 +128,48 @@ def test_the_traversal_rows_follow_a_drag_and_end_at_the_servers(local_page: Any
     assert np.array_equal(pixels(here), server)
 
 
-def test_the_map_marker_follows_a_drag(local_page: Any) -> None:
+# Where the map's marker is drawn: the centre of the overlay's pixels in its colour (map-paint.js draws
+# it as a ring and a dot in #ff5a36), in CSS pixels of the window; null when it is not drawn.
+MARKER = """() => {
+  const canvas = document.getElementById("map-overlay");
+  const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let n = 0, sx = 0, sy = 0;
+  for (let i = 0; i < px.length; i += 4) {
+    if (px[i] === 255 && px[i + 1] === 90 && px[i + 2] === 54 && px[i + 3] === 255) {
+      n++; sx += (i / 4) % canvas.width; sy += Math.floor(i / 4 / canvas.width);
+    }
+  }
+  const box = canvas.getBoundingClientRect(), scale = box.width / canvas.width;
+  return n ? [box.left + (sx / n + 0.5) * scale, box.top + (sy / n + 0.5) * scale] : null;
+}"""
+
+
+def test_the_map_marker_follows_a_drag_decoded_on_the_page(local_page: Any) -> None:
     page = local_page
     page.locator("#map-panel").scroll_into_view_if_needed()
     page.wait_for_selector("#map-panel[data-state=ready]")
     page.locator("#z0").scroll_into_view_if_needed()
-    # the overlay canvas as drawn, one frame after each image: it changes when the marker moved
-    page.evaluate("""window.marks = [];
-      document.addEventListener("vae:shown", () => requestAnimationFrame(() =>
-        marks.push(document.getElementById("map-overlay").toDataURL())));""")
-    drag(page)
+    expect(page.locator("#decoded")).to_have_attribute("data-source", "local")  # the first local image
+    # At the frame that shows each new image, where the marker should be (the sliders' z then) and,
+    # once that frame's callbacks have all run (the map draws in one of them), where it is drawn.
+    page.evaluate(f"""window.marks = [];
+      const marker = {MARKER};
+      document.addEventListener("vae:shown", (e) => requestAnimationFrame(() => {{
+        const mark = {{source: e.detail.source, want: latentMap.markerAt()}};
+        setTimeout(() => marks.push({{...mark, at: marker()}}));
+      }}));""")
+    final = drag(page)
+    expect(page.locator("#decoded")).to_have_attribute("data-z", f"{final},0")
+    page.wait_for_timeout(100)  # the last frame
     marks = page.evaluate("marks")
-    assert len(set(marks)) >= 15, f"the marker was redrawn with the image: {len(set(marks))} of {len(marks)}"
+    assert {m["source"] for m in marks} == {"local"}, marks
+    off = [m for m in marks if m["at"] is None or max(abs(m["at"][0] - m["want"]["x"]),
+                                                      abs(m["at"][1] - m["want"]["y"])) >= 1.5]
+    assert not off, f"at the frame of each image the marker is drawn at the sliders' z: {off}"
+    xs = [m["at"][0] for m in marks]
+    assert len(set(xs)) >= 15, f"the marker moved with the images: {len(set(xs))} places, {len(marks)} images"
+    assert xs == sorted(xs), f"a drag to the right moves the marker to the right only: {xs}"
+    assert marks[-1]["want"] == page.evaluate("latentMap.markerAt()"), "the last image is of the final z"
 
 
 @pytest.fixture
