@@ -3,7 +3,10 @@
 // #z-form's data-decoder links the model's decoder as ONNX (GET /decoder.onnx: float16 weights, 1.35 MB
 // for the shipped models, cached for a year under a URL that names the weights' checksum). ONNX Runtime
 // Web's WebAssembly build (static/onnxruntime-web-1.30.0/, one thread: no SharedArrayBuffer, no special
-// headers) runs it. Once it is ready, each change of z is decoded here: the slider's image first, then
+// headers) runs it. This script is `async` in the page's head: it asks for the runtime as soon as it
+// runs, before the page's other scripts, and for the decoder file once the form is parsed; making the
+// first session (compiling the 14 MB WebAssembly and starting the runtime, ~1 s of CPU on a slow
+// machine) is most of the time to the first local image (docs/performance.md). Once it is ready, each change of z is decoded here: the slider's image first, then
 // the traversal rows, one decode at a time and always at the latest z (moves made meanwhile collapse
 // into one). The slider's image is drawn on a canvas that takes the <img>'s place; the traversal
 // becomes its <img>'s source. Both equal the server's PNGs to within 1/255 per pixel
@@ -24,24 +27,22 @@
   const byId = (id) => document.getElementById(id);
   const sliders = () => [...document.querySelectorAll("#sliders input[type=range]")];
 
-  let runtime = null; // a promise of the `ort` global, loaded once, on the first decoder's request
+  let runtime = null; // a promise of ONNX Runtime's module, loaded once, as the page starts
   let local = null; // the ready decoder of the model on the page: {url, ort, session, input, output, logits}
   let loading = null; // the URL being loaded
   let running = false;
-  const timings = {}; // ms since navigation: decoder asked for, runtime loaded, file arrived, session made
+  const timings = {}; // ms since navigation: runtime loaded, decoder asked for, file arrived, session made
   const want = { image: false, traversal: false };
 
+  // The ES module bundle: the runtime and its WebAssembly glue in one file, so one request before the
+  // .wasm rather than two. The .wasm is fetched and compiled (streaming: application/wasm) when the
+  // first session is made.
   function loadRuntime() {
-    runtime ??= new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = `${ORT}ort.wasm.min.js`;
-      script.onload = () => resolve(window.ort);
-      script.onerror = () => reject(new Error("ONNX Runtime Web did not load"));
-      document.head.append(script);
-    }).then((ort) => {
+    runtime ??= import(`${ORT}ort.wasm.bundle.min.mjs`).then((ort) => {
+      timings.runtime = performance.now();
       ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one decodes in ~1 ms anyway
       ort.env.wasm.proxy = false;
-      ort.env.wasm.wasmPaths = ORT;
+      ort.env.wasm.wasmPaths = { wasm: `${ORT}ort-wasm-simd-threaded.wasm` };
       return ort;
     });
     return runtime;
@@ -67,11 +68,13 @@
     mark("asked");
     try {
       const [ort, bytes] = await Promise.all([
-        loadRuntime().then((o) => { mark("runtime"); return o; }),
+        loadRuntime(),
         fetchBytes(url).then((b) => { mark("file"); return b; }),
       ]);
+      // "basic" (constant folding, redundant nodes): the first session and its first run take ~150 ms
+      // less than with "all" (the layout transforms), and a decode stays under 1 ms
       const session = await ort.InferenceSession.create(bytes, {
-        executionProviders: ["wasm"], graphOptimizationLevel: "all",
+        executionProviders: ["wasm"], graphOptimizationLevel: "basic",
       });
       mark("session");
       if (byId("z-form")?.dataset.decoder !== url) return; // the model changed meanwhile
@@ -247,13 +250,26 @@
     const detail = { z: img.dataset.z.split(",").map(Number), source: img.dataset.source || "server" };
     document.dispatchEvent(new CustomEvent("vae:shown", { detail }));
   }
-  document.addEventListener("load", (event) => {
-    if (event.target.id === "decoded" && !event.target.hidden) shown(event.target); // the server's image
-  }, true);
+  // The server's image, once per element and source: its `load`, or the page's own image, loaded
+  // before the document was parsed (this script runs as soon as it arrives).
+  const announced = new WeakMap();
+  function announce(img) {
+    if (img?.id !== "decoded" || img.hidden || !img.complete || !img.naturalWidth) return;
+    if (announced.get(img) === img.currentSrc) return;
+    announced.set(img, img.currentSrc);
+    shown(img);
+  }
+  document.addEventListener("load", (event) => announce(event.target), true);
 
   window.localDecode = { timings: () => ({ ...timings }) };
 
-  const first = byId("decoded"); // the page's own image may have loaded before this script ran
-  if (first?.complete && first.naturalWidth) shown(first);
-  prepare();
+  // The runtime is asked for at once, while the page itself still loads (this script is `async` in
+  // the head); the decoder file as soon as the form that names it is parsed.
+  if (typeof WebAssembly === "object") loadRuntime().catch(() => {}); // prepare() reports a failure
+  function parsed() {
+    announce(byId("decoded"));
+    prepare();
+  }
+  if (document.readyState === "loading") document.addEventListener("readystatechange", parsed, { once: true });
+  else parsed();
 })();

@@ -144,6 +144,11 @@ MARKER = """() => {
 }"""
 
 
+def near(at: list[float] | None, point: dict[str, float]) -> bool:
+    """Whether the marker drawn `at` is where `point` (latentMap.markerAt()) is, to within a pixel."""
+    return at is not None and abs(at[0] - point["x"]) < 1.5 and abs(at[1] - point["y"]) < 1.5
+
+
 def test_the_map_marker_follows_a_drag_decoded_on_the_page(local_page: Any) -> None:
     page = local_page
     page.locator("#map-panel").scroll_into_view_if_needed()
@@ -151,20 +156,20 @@ def test_the_map_marker_follows_a_drag_decoded_on_the_page(local_page: Any) -> N
     page.locator("#z0").scroll_into_view_if_needed()
     expect(page.locator("#decoded")).to_have_attribute("data-source", "local")  # the first local image
     # At the frame that shows each new image, where the marker should be (the sliders' z then) and,
-    # once that frame's callbacks have all run (the map draws in one of them), where it is drawn.
+    # once that frame's callbacks have all run (the map draws in one of them), where it is drawn. On a
+    # busy machine a later frame may come first, with the next move: then it is where the sliders are.
     page.evaluate(f"""window.marks = [];
       const marker = {MARKER};
       document.addEventListener("vae:shown", (e) => requestAnimationFrame(() => {{
         const mark = {{source: e.detail.source, want: latentMap.markerAt()}};
-        setTimeout(() => marks.push({{...mark, at: marker()}}));
+        setTimeout(() => marks.push({{...mark, at: marker(), now: latentMap.markerAt()}}));
       }}));""")
     final = drag(page)
     expect(page.locator("#decoded")).to_have_attribute("data-z", f"{final},0")
     page.wait_for_timeout(100)  # the last frame
     marks = page.evaluate("marks")
     assert {m["source"] for m in marks} == {"local"}, marks
-    off = [m for m in marks if m["at"] is None or max(abs(m["at"][0] - m["want"]["x"]),
-                                                      abs(m["at"][1] - m["want"]["y"])) >= 1.5]
+    off = [m for m in marks if not (near(m["at"], m["want"]) or near(m["at"], m["now"]))]
     assert not off, f"at the frame of each image the marker is drawn at the sliders' z: {off}"
     xs = [m["at"][0] for m in marks]
     assert len(set(xs)) >= 15, f"the marker moved with the images: {len(set(xs))} places, {len(marks)} images"

@@ -25,8 +25,11 @@ RANDOM_Z = 100
 
 def run_onnx(graph: bytes, z: np.ndarray) -> np.ndarray:
     """(N, D) codes -> (N, H, W) grey or (N, H, W, 3) colour uint8, rounded as the server rounds
-    (numpy's rint), in the layout of the server's PNGs."""
-    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    (numpy's rint), in the layout of the server's PNGs. The session is made as static/local-decode.js
+    makes it: basic graph optimisations."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    session = ort.InferenceSession(graph, sess_options=options, providers=["CPUExecutionProvider"])
     (x,) = session.run(None, {"z": z.astype(np.float32)})
     x = x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)
     return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
