@@ -122,3 +122,27 @@ def test_the_upload_fragment_shows_the_reconstruction_that_reconstruct_serves(cl
     assert src is not None
     served = client.post("/reconstruct", params={"model": "tiny-z2"}, files=files)
     assert served.status_code == 200 and base64.b64decode(src.group(1)) == served.content
+
+
+def test_many_decodes_a_large_batch_in_parts_with_the_same_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    from model.card import ModelCard
+    from server.decoding import Decoder
+    from server.registry import LoadedModel
+
+    torch.manual_seed(0)
+    config = VAEConfig(latent_dim=2, arch="conv", hidden=(8,), channels=(4, 4), image_size=16,
+                       image_channels=3)
+    net = VAE(config).eval()
+    card = ModelCard.model_validate({"name": "colour", "config": config.to_dict(), "sha256": "0" * 64})
+    model = LoadedModel(net, card)
+    calls: list[int] = []
+    decode = net.decode
+    monkeypatch.setattr(net, "decode", lambda z: calls.append(len(z)) or decode(z))
+    monkeypatch.setattr(Decoder, "CHUNK_VALUES", 3 * 16 * 16 * 7)  # 7 images of 16x16 colour a part
+    z = torch.randn(20, 2)
+    images = Decoder.many(model, z)
+    assert calls == [7, 7, 6]
+    with torch.inference_mode():
+        assert torch.allclose(images, decode(z), atol=1e-6)  # batch sizes round differently
+    calls.clear()
+    assert Decoder.many(model, z[:7]).shape == (7, 3, 16, 16) and calls == [7]
