@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, help=f"holds mnist/, fashion-mnist/ (default: ${DATA_ENV})")
     p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--record", action="store_true",
+                   help="also write the result into the model's card, as metrics.<binarized_>iw<k>")
     return p.parse_args(argv)
 
 
@@ -114,12 +117,31 @@ def report(args: argparse.Namespace) -> dict[str, object]:
             "neg_elbo": round(elbo.neg_elbo, 3)}
 
 
+def record_key(r: dict[str, object]) -> str:
+    """Where `--record` puts a result in the card's metrics: `iw5000`, `binarized_iw5000`, ..."""
+    return f"{'binarized_' if r['binarized'] else ''}iw{r['iw_samples']}"
+
+
+def command(args: argparse.Namespace, name: str) -> str:
+    """The command that reproduces a result (the data and weights found as by default)."""
+    parts = ["python", "-m", "model.evaluate", name, "--iw-samples", str(args.iw_samples),
+             "--seed", str(args.seed)]
+    if args.binarized:
+        parts.append("--binarized")
+    if args.limit:
+        parts += ["--limit", str(args.limit)]
+    return shlex.join(parts)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         r = report(args)
     except (DataError, FileNotFoundError, CardError) as e:
         sys.exit(f"error: {e}")
+    if args.record:
+        result = {**r, "command": command(args, str(r["name"]))}
+        store.record_metric(args.name, record_key(r), result, args.weights_dir)
     if args.json:
         print(json.dumps(r))
         return

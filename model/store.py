@@ -91,6 +91,17 @@ def resolve(name_or_path: str | Path, folder: Path | None = None) -> Path:
     raise FileNotFoundError(f"no model {str(name_or_path)!r}: no {p.name}.json in {folder or weights_dir()}")
 
 
+def record_metric(name_or_path: str | Path, key: str, value: Any, folder: Path | None = None) -> ModelCard:
+    """Add (or replace) `metrics[key]` in a model's card, keeping the rest of it as written."""
+    path = _with(resolve(name_or_path, folder), ".json")
+    fields = json.loads(path.read_text())
+    fields.setdefault("metrics", {})[key] = value
+    text = json.dumps(fields, indent=2) + "\n"
+    written = cards.parse(text, path)
+    atomic_write(path, lambda p: p.write_text(text))
+    return written
+
+
 def read_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:
     """The validated card; model.card.CardError names the file and the field when it is bad."""
     return cards.read(_with(resolve(name_or_path, folder), ".json"))

@@ -179,3 +179,17 @@ def test_iw_nll_in_chunks_estimates_what_it_does_in_one_go(trained_vae: VAE, x_t
         return iw_nll(trained_vae, x_test[:10], k=500, generator=torch.Generator().manual_seed(0),
                       max_rows=max_rows)
     assert at(max_rows=10 * 500) == pytest.approx(at(max_rows=10 * 7), abs=0.3)  # other draws, same k
+
+
+def test_record_writes_the_result_into_the_card(
+    one_latent_model: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    weights, data = one_latent_model
+    before = store.read_card("tiny-z1", weights)
+    r = evaluate_cli(weights, data, capsys, "--binarized", "--iw-samples", "50", "--limit", "10", "--record")
+    card = store.read_card("tiny-z1", weights)
+    recorded = card.metrics["binarized_iw50"]
+    assert recorded["nll_iw"] == r["nll_iw"] and (recorded["seed"], recorded["images"]) == (0, 10)
+    want = "python -m model.evaluate tiny-z1 --iw-samples 50 --seed 0 --binarized --limit 10"
+    assert recorded["command"] == want
+    assert card.sha256 == before.sha256 and card.config == before.config  # the rest as it was
