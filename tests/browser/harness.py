@@ -88,10 +88,24 @@ def serve(env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[st
             proc.wait()
 
 
+def settled_box(page: Any, selector: str, tries: int = 40) -> Any:
+    """The element's bounding box once it stays put for 100 ms: on a busy machine, images that load
+    late (the traversal, the grid, an upload's pair) move what lies below them, and a mouse press
+    aimed at the old place misses."""
+    box = page.locator(selector).bounding_box()
+    for _ in range(tries):
+        page.wait_for_timeout(100)
+        again = page.locator(selector).bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
+
+
 def draw_stroke(page: Any, points: list[tuple[float, float]], steps: int = 4) -> None:
     """A mouse stroke over the drawing pad through `points`, given as fractions of its width and height."""
     page.locator("#draw").scroll_into_view_if_needed()  # the mouse reaches only what is in the window
-    box = page.locator("#draw").bounding_box()
+    box = settled_box(page, "#draw")
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.mouse.move(*xy[0])
     page.mouse.down()
