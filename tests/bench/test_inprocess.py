@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,4 +34,9 @@ def test_prints_per_request_times_ratios_and_batch_times() -> None:
     assert all(v > 0 for v in numbers.values()), out
     assert "/decode over it" in out, out
     ratios = [float(r) for r in re.findall(r"ratio ([\d.]+)", out)]
-    assert len(ratios) == 3 and all(0 < r < 2 for r in ratios), out
+    # each ratio is the bare route's time over the decode's, as printed (not a bound on speed: five
+    # rounds on a busy machine put "decoding nothing" at 2.1x /healthz's speed once)
+    healthz, decode = numbers["/healthz, us a request"], numbers["/decode, us a request"]
+    want = [healthz / decode, healthz / numbers["/decode decoding nothing, us a request"],
+            numbers["/healthz as a DirectRoute, us a request"] / decode]
+    assert ratios == pytest.approx(want, abs=0.002), out
