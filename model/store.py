@@ -74,9 +74,14 @@ def save(vae: VAE, path: str | Path, card: dict[str, Any]) -> ModelCard:
     c = vae.config
     sizes = {"latent_dim": c.latent_dim, "channels": c.image_channels, "image_size": c.image_size}
     fields = {**card, "name": base.name, **sizes, "config": c.to_dict(), "sha256": sha256(st)}
+    return _write_card(_with(base, ".json"), fields)
+
+
+def _write_card(path: Path, fields: dict[str, Any]) -> ModelCard:
+    """The one way a card is written: checked first (never a card that would not load), atomically."""
     text = json.dumps(fields, indent=2) + "\n"
-    written = cards.parse(text, _with(base, ".json"))  # never write a card that would not load
-    atomic_write(_with(base, ".json"), lambda p: p.write_text(text))
+    written = cards.parse(text, path)
+    atomic_write(path, lambda p: p.write_text(text))
     return written
 
 
@@ -96,10 +101,7 @@ def record_metric(name_or_path: str | Path, key: str, value: Any, folder: Path |
     path = _with(resolve(name_or_path, folder), ".json")
     fields = json.loads(path.read_text())
     fields.setdefault("metrics", {})[key] = value
-    text = json.dumps(fields, indent=2) + "\n"
-    written = cards.parse(text, path)
-    atomic_write(path, lambda p: p.write_text(text))
-    return written
+    return _write_card(path, fields)
 
 
 def read_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:
