@@ -16,7 +16,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -30,8 +30,9 @@ from model.data import DataError
 from model.distributed import World, world_from_env
 from model.evaluate import evaluate, iw_nll
 from model.folder import SIZES
+from model.regularize import kl_weight, random_shifts, shift_images
 from model.sources import TrainingData, factor_metrics, load_training_data, pixels
-from model.vae import ARCHES, VAE, VAEConfig, iw_bound_loss, neg_elbo_loss
+from model.vae import ARCHES, VAE, VAEConfig, iw_bound_loss, neg_elbo_loss, set_dropout
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,16 +78,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--iw-train", type=int, default=0,
                    help="train on the importance-weighted bound with K samples per image (IWAE; 0: the ELBO)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (for tests)")
+    reg = p.add_argument_group("regularizers (docs/training.md says what each gave)")
+    reg.add_argument("--weight-decay", type=float, default=0.0,
+                     help="decoupled weight decay (AdamW; 0: plain Adam, as before)")
+    reg.add_argument("--dropout", type=float, default=0.0,
+                     help="dropout probability on every hidden layer while training")
+    reg.add_argument("--kl-warmup", type=float, default=0.0,
+                     help="epochs over which the KL term's weight rises linearly to --beta")
+    reg.add_argument("--shift", type=int, default=0,
+                     help="move each training image by a random whole number of pixels up to this, "
+                          "in x and y, every step")
     args = p.parse_args(argv)
     prefix = "fashion" if args.data.startswith("fashion") else Path(args.data).resolve().name
     args.name = args.name or f"{prefix}-z{args.latent_dim}"
     if args.beta <= 0 or (args.beta != 1 and args.iw_train):
         p.error("--beta must be positive, and 1 with --iw-train (the IWAE bound has no beta)")
+    if args.iw_train and args.kl_warmup:
+        p.error("--kl-warmup weighs the ELBO's KL term, which --iw-train's bound does not have")
+    if not 0 <= args.dropout < 1 or args.weight_decay < 0 or args.kl_warmup < 0 or args.shift < 0:
+        p.error("--dropout must be in [0, 1); --weight-decay, --kl-warmup and --shift must not be negative")
     return args
 
 
 def ints(s: str) -> tuple[int, ...]:
     return tuple(int(v) for v in s.split(",") if v.strip())
+
+
+REGULARIZERS = {"weight_decay": 0.0, "dropout": 0.0, "kl_warmup": 0.0, "shift": 0}  # each flag's "off"
+
+
+def regularizers(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in REGULARIZERS}
 
 
 def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
@@ -112,6 +134,9 @@ def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
         parts.append("--binarize")
     if args.iw_train:
         parts += ["--iw-train", str(args.iw_train)]
+    for flag in REGULARIZERS:
+        if getattr(args, flag):
+            parts += [f"--{flag.replace('_', '-')}", f"{getattr(args, flag):g}"]
     if args.limit:
         parts += ["--limit", str(args.limit)]
     return shlex.join(parts)
@@ -120,7 +145,8 @@ def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
 def schedule_of(args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed run must share with the run it continues, besides the network's config."""
     return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-            "binarize": args.binarize, "iw_train": args.iw_train, "limit": args.limit, "beta": args.beta}
+            "binarize": args.binarize, "iw_train": args.iw_train, "limit": args.limit, "beta": args.beta,
+            **regularizers(args)}
 
 
 def lr_lambda(total_steps: int, warmup: int):  # type: ignore[no-untyped-def]
@@ -149,9 +175,15 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str) -> Non
     plt.close(fig)
 
 
+class Draws(NamedTuple):
+    u: torch.Tensor | None  # binarization uniforms
+    eps: torch.Tensor  # (n, d), or (K, n, d) for the IWAE bound
+    shifts: tuple[torch.Tensor, torch.Tensor] | None  # (dy, dx)
+
+
 def draws(step: int, n: int, world: World, args: argparse.Namespace, x_shape: torch.Size,
-          latent_dim: int, device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor]:
-    """This process's share of a step's random numbers: binarization uniforms (or None) and eps.
+          latent_dim: int, device: torch.device) -> Draws:
+    """This process's share of a step's random numbers: binarization uniforms, eps, and shifts.
 
     They are drawn for the whole global batch of n images from a generator seeded by (seed, step),
     and each process keeps the rows of its own images, which DistributedSampler interleaves (rank r
@@ -162,7 +194,10 @@ def draws(step: int, n: int, world: World, args: argparse.Namespace, x_shape: to
     mine = slice(world.rank, None, world.size)
     u = torch.rand(n, *x_shape, generator=g, device=device)[mine] if args.binarize else None
     eps = torch.randn(max(1, args.iw_train), n, latent_dim, generator=g, device=device)[:, mine]
-    return u, (eps if args.iw_train else eps[0])
+    # drawn last, so that runs without shifts keep their numbers
+    shifts = random_shifts(n, args.shift, g, device) if args.shift else None
+    return Draws(u, eps if args.iw_train else eps[0],
+                 (shifts[0][mine], shifts[1][mine]) if shifts is not None else None)
 
 
 def optimize(model: nn.Module, opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler,
@@ -207,8 +242,11 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
                        image_size=data.image_size, image_channels=data.channels)
     torch.manual_seed(args.seed)
     vae = VAE(config).to(device)
-    opt = torch.optim.Adam(vae.parameters(), lr=args.lr)
+    set_dropout(vae, args.dropout)
+    opt = (torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+           if args.weight_decay else torch.optim.Adam(vae.parameters(), lr=args.lr))
     steps_per_epoch = math.ceil(len(train_x) / args.batch_size)  # the same for any number of processes
+    warmup_steps = round(args.kl_warmup * steps_per_epoch)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lr_lambda(args.epochs * steps_per_epoch, warmup=min(steps_per_epoch, 500)))
     # shuffled by (seed * 100_003 + epoch) alone, as one process always was: a resumed run sees the same order
@@ -252,9 +290,11 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
                    total=len(batches), leave=False, mininterval=1.0, file=sys.stderr, disable=not world.main)
         for idx in bar:
             xb = pixels(train_x[idx.to(train_x.device)].to(device))
-            u, eps = draws(step, len(idx) * world.size, world, args, xb.shape[1:], config.latent_dim, device)
-            xb = (u < xb).to(xb.dtype) if u is not None else xb  # a fresh Bernoulli(x) draw
-            value = optimize(model, opt, sched, xb, eps, iw=args.iw_train > 0, beta=args.beta)
+            d = draws(step, len(idx) * world.size, world, args, xb.shape[1:], config.latent_dim, device)
+            xb = shift_images(xb, *d.shifts) if d.shifts is not None else xb
+            xb = (d.u < xb).to(xb.dtype) if d.u is not None else xb  # a fresh Bernoulli(x) draw
+            value = optimize(model, opt, sched, xb, d.eps, iw=args.iw_train > 0,
+                             beta=args.beta * kl_weight(step, warmup_steps))
             step += 1
             running = 0.98 * running + 0.02 * value if running else value
             total += value * len(idx)
@@ -288,7 +328,7 @@ def finish(args: argparse.Namespace, world: World, vae: VAE, test_x: torch.Tenso
     fields = {
         **data.card, "beta": args.beta, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
         "seed": args.seed, "seconds": round(seconds, 1), "device": str(vae.device), "world_size": world.size,
-        "binarize": args.binarize, "iw_train": args.iw_train,
+        "binarize": args.binarize, "iw_train": args.iw_train, **regularizers(args),
         "torch_version": torch.__version__, "train_images": train_images, "test_images": len(test_x),
         "metrics": {
             "test_neg_elbo": round(test.neg_elbo, 3), "test_reconstruction": round(test.reconstruction, 3),

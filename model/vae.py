@@ -72,12 +72,31 @@ class VAEConfig:
         return cls(**kw)
 
 
+class ELU(nn.ELU):
+    """ELU, then dropout with probability `p` while training (0 unless `set_dropout` says). It has no
+    weights, so a network trained with dropout saves, loads and exports as one trained without."""
+
+    p = 0.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(x)
+        return F.dropout(y, self.p, training=True) if self.p and self.training else y
+
+
+def set_dropout(model: nn.Module, p: float) -> None:
+    """Dropout on every hidden layer's output, encoder and decoder (Srivastava et al., 2014)."""
+    assert 0 <= p < 1, f"dropout must be in [0, 1), got {p}"
+    for m in model.modules():
+        if isinstance(m, ELU):
+            m.p = p
+
+
 def _mlp(sizes: list[int], *, last_act: bool) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if last_act or i < len(sizes) - 2:
-            layers.append(nn.ELU())
+            layers.append(ELU())
     return nn.Sequential(*layers)
 
 
@@ -85,7 +104,7 @@ def _conv_encoder(c: VAEConfig) -> nn.Sequential:
     layers: list[nn.Module] = []
     ch_in = c.image_channels
     for ch in c.channels:
-        layers += [nn.Conv2d(ch_in, ch, 4, stride=2, padding=1), nn.ELU()]
+        layers += [nn.Conv2d(ch_in, ch, 4, stride=2, padding=1), ELU()]
         ch_in = ch
     side = c.image_size // 2 ** len(c.channels)
     layers += [nn.Flatten(), _mlp([ch_in * side * side, *c.hidden, 2 * c.latent_dim], last_act=False)]
@@ -103,7 +122,7 @@ def _conv_decoder(c: VAEConfig) -> nn.Sequential:
     for i, (ch_in, ch_out) in enumerate(zip(chans, outs, strict=True)):
         layers.append(nn.ConvTranspose2d(ch_in, ch_out, 4, stride=2, padding=1))
         if i < len(outs) - 1:  # the last layer gives logits
-            layers.append(nn.ELU())
+            layers.append(ELU())
     return nn.Sequential(*layers)
 
 

@@ -16,7 +16,8 @@ from safetensors.torch import load_file
 
 from model import store
 from model.data import SPLITS
-from model.train import main
+from model.distributed import World
+from model.train import draws, main, parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 6
@@ -222,3 +223,48 @@ def test_iw_bound_training_learns_and_is_recorded_in_the_card(
     assert card["iw_train"] == 4 and "--iw-train 4" in card["command"]
     history = card["metrics"]["history"]["test"]
     assert history[-1] < history[0]
+
+
+def test_regularizers_train_and_are_recorded_in_the_card(tmp_path: Path, synthetic_data_dir: Path) -> None:
+    proc = train(synthetic_data_dir, tmp_path, "--weight-decay", "0.01", "--dropout", "0.1",
+                 "--kl-warmup", "2", "--shift", "1")
+    assert proc.returncode == 0, proc.stderr
+    card = card_of(tmp_path)
+    assert (card["weight_decay"], card["dropout"], card["kl_warmup"], card["shift"]) == (0.01, 0.1, 2, 1)
+    assert "--weight-decay 0.01 --dropout 0.1 --kl-warmup 2 --shift 1" in card["command"]
+    history = card["metrics"]["history"]["test"]
+    assert history[-1] < history[0]
+
+
+def test_a_run_without_regularizers_records_them_off(finished_run: Path) -> None:
+    card = card_of(finished_run)
+    assert (card["weight_decay"], card["dropout"], card["kl_warmup"], card["shift"]) == (0, 0, 0, 0)
+    assert "--shift" not in card["command"] and "--dropout" not in card["command"]
+
+
+@pytest.mark.parametrize("flags", [["--kl-warmup", "1", "--iw-train", "3"], ["--dropout", "1"],
+                                   ["--shift", "-1"]])
+def test_impossible_regularizer_flags_are_refused(tmp_path: Path, synthetic_data_dir: Path,
+                                                   flags: list[str]) -> None:
+    proc = train(synthetic_data_dir, tmp_path, *flags)
+    assert proc.returncode == 2 and "error:" in proc.stderr
+
+
+def test_each_process_shifts_its_own_images_as_one_process_would() -> None:
+    args = parse_args(["--shift", "2", "--binarize"])
+    one = draws(7, 8, World(), args, torch.Size([1, 4, 4]), 3, torch.device("cpu"))
+    assert one.shifts is not None
+    for rank in (0, 1):
+        mine = draws(7, 8, World(rank=rank, size=2), args, torch.Size([1, 4, 4]), 3, torch.device("cpu"))
+        assert mine.shifts is not None
+        assert torch.equal(mine.shifts[0], one.shifts[0][rank::2])
+        assert torch.equal(mine.shifts[1], one.shifts[1][rank::2])
+        assert torch.equal(mine.eps, one.eps[rank::2])
+
+
+def test_shifts_leave_the_other_draws_as_they_were() -> None:
+    shifted = draws(3, 8, World(), parse_args(["--shift", "1", "--binarize"]), torch.Size([1, 4, 4]), 3,
+                    torch.device("cpu"))
+    plain = draws(3, 8, World(), parse_args(["--binarize"]), torch.Size([1, 4, 4]), 3, torch.device("cpu"))
+    assert plain.shifts is None and plain.u is not None and shifted.u is not None
+    assert torch.equal(shifted.u, plain.u) and torch.equal(shifted.eps, plain.eps)

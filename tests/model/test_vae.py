@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from model.data import load_split
-from model.vae import VAE, VAEConfig, iw_bound_loss, kl_to_standard_normal, neg_elbo_loss
+from model.vae import VAE, VAEConfig, iw_bound_loss, kl_to_standard_normal, neg_elbo_loss, set_dropout
 
 CONFIGS = {
     "mlp": VAEConfig(latent_dim=3, arch="mlp", hidden=(32,)),
@@ -180,3 +180,20 @@ def test_iw_bound_tightens_with_more_samples(vae: VAE, batch: torch.Tensor) -> N
                           for _ in range(50)]).mean().item()
         k20 = iw_bound_loss(vae, batch, torch.randn(20, 32, vae.latent_dim)).item()
     assert k20 < k1
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+def test_dropout_acts_while_training_only_and_leaves_the_weights_as_they_were(arch: str) -> None:
+    torch.manual_seed(0)
+    plain, dropped = VAE(VAEConfig(latent_dim=3, arch=arch)), VAE(VAEConfig(latent_dim=3, arch=arch))
+    dropped.load_state_dict(plain.state_dict())
+    set_dropout(dropped, 0.5)
+    assert plain.state_dict().keys() == dropped.state_dict().keys()
+    z = torch.randn(4, 3)
+    dropped.train()
+    assert not torch.equal(dropped.decode(z), dropped.decode(z))  # a fresh mask each call
+    dropped.eval(), plain.eval()
+    assert torch.equal(dropped.decode(z), plain.decode(z))
+    set_dropout(dropped, 0.0)
+    dropped.train()
+    assert torch.equal(dropped.decode(z), plain.decode(z))
