@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--conv-channels", default="32,64", help="conv channels, comma-separated")
     p.add_argument("--decoder-conv-channels", default="",
                    help="the decoder's conv channels, in --conv-channels' order, when not the same")
+    p.add_argument("--flow-steps", type=int, default=0,
+                   help="an inverse autoregressive flow of this many steps on the posterior (0: a Gaussian)")
+    p.add_argument("--flow-hidden", type=int, default=256, help="the flow's context size and MADE width")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128,
                    help="the global batch: under torchrun each of N processes takes batch-size / N")
@@ -93,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.name = args.name or f"{prefix}-z{args.latent_dim}"
     if args.beta <= 0 or (args.beta != 1 and args.iw_train):
         p.error("--beta must be positive, and 1 with --iw-train (the IWAE bound has no beta)")
+    if args.flow_steps and args.latent_dim < 2:
+        p.error("--flow-steps needs --latent-dim 2 or more")
     if args.iw_train and args.kl_warmup:
         p.error("--kl-warmup weighs the ELBO's KL term, which --iw-train's bound does not have")
     if not 0 <= args.dropout < 1 or args.weight_decay < 0 or args.kl_warmup < 0 or args.shift < 0:
@@ -124,6 +129,8 @@ def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
         parts += ["--decoder-hidden", args.decoder_hidden]
     if args.decoder_conv_channels:
         parts += ["--decoder-conv-channels", args.decoder_conv_channels]
+    if args.flow_steps:
+        parts += ["--flow-steps", str(args.flow_steps), "--flow-hidden", str(args.flow_hidden)]
     if args.image_size != 28:
         parts += ["--image-size", str(args.image_size)]
     if args.channels:
@@ -239,7 +246,8 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
     config = VAEConfig(latent_dim=args.latent_dim, arch=args.arch, hidden=ints(args.hidden),
                        channels=ints(args.conv_channels), decoder_hidden=ints(args.decoder_hidden) or None,
                        decoder_channels=ints(args.decoder_conv_channels) or None,
-                       image_size=data.image_size, image_channels=data.channels)
+                       image_size=data.image_size, image_channels=data.channels,
+                       flow_steps=args.flow_steps, flow_hidden=args.flow_hidden)
     torch.manual_seed(args.seed)
     vae = VAE(config).to(device)
     set_dropout(vae, args.dropout)

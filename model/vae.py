@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from model.flow import IAF
 
 ARCHES = ("mlp", "conv")
 LOG_2PI = math.log(2 * math.pi)
@@ -30,6 +32,10 @@ class VAEConfig:
     decoder_channels: tuple[int, ...] | None = None
     image_size: int = 28
     image_channels: int = 1  # 1: grey, 3: RGB
+    # an inverse autoregressive flow of this many steps after the Gaussian (0: q(z|x) is the Gaussian);
+    # the encoder also gives a context of flow_hidden numbers, and each step's MADE is flow_hidden wide
+    flow_steps: int = 0
+    flow_hidden: int = 256
 
     def __post_init__(self) -> None:
         assert self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}"
@@ -41,6 +47,13 @@ class VAEConfig:
             assert self.image_size % (2 ** len(self.channels)) == 0, "image size must halve cleanly"
         assert self.decoder_channels is None or len(self.decoder_channels) == len(self.channels), (
             "decoder_channels must have as many entries as channels (one per halving)")
+        assert self.flow_steps >= 0 and (not self.flow_steps or self.latent_dim >= 2), (
+            "flow_steps must be >= 0, and a flow needs latent_dim >= 2")
+
+    @property
+    def context(self) -> int:
+        """How many numbers beyond (mu, logvar) the encoder gives: the flow's context."""
+        return self.flow_hidden if self.flow_steps else 0
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
@@ -58,6 +71,8 @@ class VAEConfig:
                 del d[key]  # cards and checkpoints from before the option stay equal
         if d["image_channels"] == 1:
             del d["image_channels"]  # likewise: grey models' configs read as they always did
+        if not d["flow_steps"]:
+            del d["flow_steps"], d["flow_hidden"]
         return d
 
     @classmethod
@@ -107,7 +122,8 @@ def _conv_encoder(c: VAEConfig) -> nn.Sequential:
         layers += [nn.Conv2d(ch_in, ch, 4, stride=2, padding=1), ELU()]
         ch_in = ch
     side = c.image_size // 2 ** len(c.channels)
-    layers += [nn.Flatten(), _mlp([ch_in * side * side, *c.hidden, 2 * c.latent_dim], last_act=False)]
+    layers += [nn.Flatten(), _mlp([ch_in * side * side, *c.hidden, 2 * c.latent_dim + c.context],
+                                  last_act=False)]
     return nn.Sequential(*layers)
 
 
@@ -143,8 +159,21 @@ class Network(Protocol):
     def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: ...
 
 
+class Forward(NamedTuple):
+    """One pass of `VAE.forward`: for eps (N, d), z and kl_dims are (N, d), log_q (N,); for eps
+    (K, N, d), each gains a leading K."""
+
+    logits: torch.Tensor  # (K*N or N, C, H, W), of the decoded z
+    mu: torch.Tensor  # (N, d), the Gaussian's (before any flow)
+    logvar: torch.Tensor
+    z: torch.Tensor  # the posterior sample
+    log_q: torch.Tensor  # log q(z|x)
+    kl_dims: torch.Tensor  # each dimension's part of KL(q || p): exact for the Gaussian, sampled with a flow
+
+
 class VAE(nn.Module):
-    """Encoder q(z|x) = N(mu, diag(exp(logvar))), prior N(0, I), Bernoulli decoder p(x|z)."""
+    """Encoder q(z|x) = N(mu, diag(exp(logvar))), or that Gaussian moved by an inverse autoregressive
+    flow (model/flow.py); prior N(0, I); Bernoulli decoder p(x|z)."""
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
@@ -152,13 +181,14 @@ class VAE(nn.Module):
         self._device: torch.device | None = None
         n = config.image_channels * config.image_size**2
         if config.arch == "mlp":
-            self.encoder = nn.Sequential(
-                nn.Flatten(), _mlp([n, *config.hidden, 2 * config.latent_dim], last_act=False)
-            )
+            outputs = 2 * config.latent_dim + config.context
+            self.encoder = nn.Sequential(nn.Flatten(), _mlp([n, *config.hidden, outputs], last_act=False))
             self.decoder = _mlp([config.latent_dim, *config.decoder_widths, n], last_act=False)
         else:
             self.encoder = _conv_encoder(config)
             self.decoder = _conv_decoder(config)
+        self.flow = (IAF(config.latent_dim, config.flow_hidden, config.flow_hidden, config.flow_steps)
+                     if config.flow_steps else None)
 
     @property
     def latent_dim(self) -> int:
@@ -175,11 +205,35 @@ class VAE(nn.Module):
         self._device = None  # .to(), .cuda(), .cpu() all come through here
         return super()._apply(fn, recurse)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (N, C, H, W) in [0, 1] -> (mu, logvar), each (N, latent_dim)."""
+    def _gaussian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mu, logvar, the flow's context (N, 0 without a flow))."""
+        d = self.config.latent_dim
         h = self.encoder(x)
-        mu, logvar = h.chunk(2, dim=1)
-        return mu, logvar
+        return h[:, :d], h[:, d:2 * d], h[:, 2 * d:]
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (N, C, H, W) in [0, 1] -> (mu, logvar), each (N, latent_dim): the posterior's centre and
+        spread. With a flow they summarise it: the flow's image of the Gaussian's mean, and logvar
+        scaled by the flow's Jacobian there (its diagonal: the flow is triangular)."""
+        mu, logvar, context = self._gaussian(x)
+        if self.flow is None:
+            return mu, logvar
+        z, log_sigma = self.flow(mu, context)
+        return z, logvar + 2 * log_sigma
+
+    def posterior(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> Forward:
+        """Samples z ~ q(z|x) = the flow of mu + sigma * eps, with log q(z|x); logits is left empty."""
+        mu, logvar, context = self._gaussian(x)
+        eps = torch.randn_like(mu) if eps is None else eps
+        z = self.reparameterize(mu, logvar, eps)
+        log_q_dims = -0.5 * (LOG_2PI + logvar + eps.pow(2))
+        if self.flow is None:
+            kl_dims = kl_to_standard_normal(mu, logvar).expand_as(z)
+        else:
+            z, log_sigma = self.flow(z, context.expand(*z.shape[:-1], -1))
+            log_q_dims = log_q_dims - log_sigma
+            kl_dims = log_q_dims + 0.5 * (LOG_2PI + z.pow(2))  # log q - log p, one sample, per dimension
+        return Forward(z.new_empty(0), mu, logvar, z, log_q_dims.sum(-1), kl_dims)
 
     @staticmethod
     def reparameterize(
@@ -203,13 +257,11 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         return mu, logvar, self.decode(mu)
 
-    def forward(
-        self, x: torch.Tensor, eps: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x (N, C, H, W) -> (logits, mu, logvar); logits are (K*N, C, H, W) for eps (K, N, d)."""
-        mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar, eps)
-        return self.decode_logits(z.flatten(0, -2)), mu, logvar
+    def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> Forward:
+        """x (N, C, H, W) -> a posterior sample and its decoding; logits are (K*N, C, H, W) for eps
+        (K, N, d). Losses go through here, so that DistributedDataParallel sees the pass."""
+        out = self.posterior(x, eps)
+        return out._replace(logits=self.decode_logits(out.z.flatten(0, -2)))
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -228,7 +280,7 @@ def reconstruction_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def loss_terms(
     logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(reconstruction, KL) per image; their sum is the negative ELBO."""
+    """(reconstruction, KL) per image for a Gaussian posterior; their sum is the negative ELBO."""
     return reconstruction_nll(logits, x), kl_to_standard_normal(mu, logvar).sum(1)
 
 
@@ -237,17 +289,16 @@ def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch
     return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
 
 
-def log_weights(
-    logits: torch.Tensor, x: torch.Tensor, z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
-) -> torch.Tensor:
-    """log p(x|z_k) + log p(z_k) - log q(z_k|x) for z (K, N, d) and logits (K*N, 1, H, W): (K, N).
+def log_weights(logits: torch.Tensor, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """log p(x|z_k) + log p(z_k) - log q(z_k|x) for z (K, N, d), log_q (K, N) and logits
+    (K*N, C, H, W): (K, N).
 
     Burda, Grosse & Salakhutdinov (2016), "Importance Weighted Autoencoders", eq. 8's w_k.
     """
     k, n = z.shape[:2]
     target = x.expand(k, *x.shape).flatten(0, 1)
     log_px_z = -reconstruction_nll(logits, target).view(k, n)
-    return log_px_z + log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) - log_normal(z, mu, logvar)
+    return log_px_z + log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) - log_q
 
 
 def neg_elbo_loss(
@@ -257,9 +308,8 @@ def neg_elbo_loss(
     ELBO, beta > 1 the beta-VAE objective (Higgins et al., 2017), which trades reconstruction for a
     posterior closer to the factorised prior. `model` is a VAE or its DistributedDataParallel
     wrapper (whose forward synchronises the gradients)."""
-    logits, mu, logvar = model(x, eps)
-    rec, kl = loss_terms(logits, x, mu, logvar)
-    return (rec + beta * kl).mean()
+    out = model(x, eps)
+    return (reconstruction_nll(out.logits, x) + beta * out.kl_dims.sum(-1)).mean()
 
 
 def iw_bound_loss(model: nn.Module, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -267,8 +317,7 @@ def iw_bound_loss(model: nn.Module, x: torch.Tensor, eps: torch.Tensor) -> torch
 
     K = 1 is the negative ELBO with a sampled KL; larger K is a tighter bound (Burda et al. 2016).
     """
-    logits, mu, logvar = model(x, eps)
-    z = mu + torch.exp(0.5 * logvar) * eps  # what forward decoded
-    lw = log_weights(logits, x, z, mu, logvar)
+    out = model(x, eps)
+    lw = log_weights(out.logits, x, out.z, out.log_q)
     return -(torch.logsumexp(lw, 0) - math.log(eps.shape[0])).mean()
 

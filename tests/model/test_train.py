@@ -268,3 +268,13 @@ def test_shifts_leave_the_other_draws_as_they_were() -> None:
     plain = draws(3, 8, World(), parse_args(["--binarize"]), torch.Size([1, 4, 4]), 3, torch.device("cpu"))
     assert plain.shifts is None and plain.u is not None and shifted.u is not None
     assert torch.equal(shifted.u, plain.u) and torch.equal(shifted.eps, plain.eps)
+
+
+def test_a_flow_posterior_trains_and_the_card_rebuilds_it(tmp_path: Path, synthetic_data_dir: Path) -> None:
+    proc = train(synthetic_data_dir, tmp_path, "--flow-steps", "2", "--flow-hidden", "16", "--epochs", "3")
+    assert proc.returncode == 0, proc.stderr
+    card = card_of(tmp_path)
+    assert card["config"]["flow_steps"] == 2 and "--flow-steps 2 --flow-hidden 16" in card["command"]
+    history = card["metrics"]["history"]["test"]
+    assert history[-1] < history[0]
+    assert store.load(tmp_path / "weights" / NAME).flow is not None
