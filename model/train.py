@@ -96,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.name = args.name or f"{prefix}-z{args.latent_dim}"
     if args.beta <= 0 or (args.beta != 1 and args.iw_train):
         p.error("--beta must be positive, and 1 with --iw-train (the IWAE bound has no beta)")
+    if args.iw_samples < 1:
+        p.error("--iw-samples must be at least 1 (the test NLL is scored when training ends)")
     if args.flow_steps and args.latent_dim < 2:
         p.error("--flow-steps needs --latent-dim 2 or more")
     if args.iw_train and args.kl_warmup:

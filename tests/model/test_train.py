@@ -243,7 +243,7 @@ def test_a_run_without_regularizers_records_them_off(finished_run: Path) -> None
 
 
 @pytest.mark.parametrize("flags", [["--kl-warmup", "1", "--iw-train", "3"], ["--dropout", "1"],
-                                   ["--shift", "-1"]])
+                                   ["--shift", "-1"], ["--iw-samples", "0"]])
 def test_impossible_regularizer_flags_are_refused(tmp_path: Path, synthetic_data_dir: Path,
                                                    flags: list[str]) -> None:
     proc = train(synthetic_data_dir, tmp_path, *flags)
