@@ -64,6 +64,13 @@ def join(world: World, device: torch.device) -> torch.device:
     return device
 
 
+def barrier() -> None:
+    """Wait until every process gets here (nothing to wait for in one process). Processes that
+    tear the group down while another still works on it can abort in gloo's teardown."""
+    if dist.is_initialized():
+        dist.barrier()
+
+
 def leave() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()

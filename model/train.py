@@ -231,7 +231,9 @@ def train(args: argparse.Namespace) -> ModelCard | None:
         torch.set_num_threads(args.threads)
     device = distributed.join(world, store.pick_device(args.device))
     try:
-        return run(args, world, device)
+        card = run(args, world, device)
+        distributed.barrier()  # the others wait for rank 0's last words, then all leave together
+        return card
     finally:
         distributed.leave()
 
