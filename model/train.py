@@ -111,7 +111,7 @@ def ints(s: str) -> tuple[int, ...]:
     return tuple(int(v) for v in s.split(",") if v.strip())
 
 
-REGULARIZERS = {"weight_decay": 0.0, "dropout": 0.0, "kl_warmup": 0.0, "shift": 0}  # each flag's "off"
+REGULARIZERS = ("weight_decay", "dropout", "kl_warmup", "shift")  # each off at 0
 
 
 def regularizers(args: argparse.Namespace) -> dict[str, Any]:
