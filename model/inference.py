@@ -20,6 +20,15 @@
   convolutions without reordering the activations, and the images come out with the colour
   channels innermost, which is the order PNG rows are in. shapes-b1's 20x20 grid (400 images of
   64x64x3): decoding 1.2x and tiling 2 to 3x faster (docs/performance.md).
+- The pixel shuffle in NHWC: each sub-pixel convolution's output channels are ordered (row phase,
+  column phase, channel), so that the shuffle moves runs of C contiguous values in one copy, where
+  aten's pixel_shuffle on a channels-last tensor walks it value by value (docs/performance.md).
+- bfloat16 convolutions, where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX, as on the
+  dev box's EPYC): `for_inference(vae, bf16=True)` runs every convolution but the last in
+  bfloat16, which halves the activations' memory traffic and doubles oneDNN's multiply rate; the
+  last, which gives the logits, stays float32. Pixels then differ from float32's by at most a few
+  levels of 255 (measured in tests/model/test_inference.py); the server's `VAE_CONV_BF16` setting
+  chooses.
 """
 
 from __future__ import annotations
@@ -34,22 +43,24 @@ from model.vae import VAE
 
 
 class SubpixelConv(nn.Module):
-    """ConvTranspose2d(kernel 4, stride 2, padding 1) as Conv2d(kernel 3, padding 1) + PixelShuffle(2).
+    """ConvTranspose2d(kernel 4, stride 2, padding 1) as Conv2d(kernel 3, padding 1) + a pixel shuffle.
 
     Output pixel 2m + a (a in {0, 1}) of the transposed convolution sums x[m + d] * W[a + 1 - 2d]
     over d in {-1, 0, 1} where 0 <= a + 1 - 2d < 4: a 3-tap correlation per output phase a. Each
-    phase (a, b) becomes a group of output channels that the pixel shuffle interleaves back.
+    phase (a, b) becomes a group of C output channels, ordered (a, b, c), which the shuffle
+    interleaves back into the (2H, 2W) image. `dtype` is the convolution's: its input is cast to it,
+    and its output keeps it.
     """
 
-    weight: torch.Tensor  # (4 * C_out, C_in, 3, 3)
+    weight: torch.Tensor  # (4 * C_out, C_in, 3, 3), channels (a, b, c)
     bias: torch.Tensor  # (4 * C_out,)
 
-    def __init__(self, ct: nn.ConvTranspose2d) -> None:
+    def __init__(self, ct: nn.ConvTranspose2d, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         assert supports(ct), f"not a kernel-4, stride-2, padding-1 transposed convolution: {ct}"
         w = ct.weight.detach()  # (C_in, C_out, 4, 4)
         c_in, c_out = w.shape[:2]
-        k = torch.zeros(c_out, 2, 2, c_in, 3, 3, dtype=w.dtype, device=w.device)
+        k = torch.zeros(2, 2, c_out, c_in, 3, 3, dtype=w.dtype, device=w.device)
         for a in range(2):
             for dy in (-1, 0, 1):
                 ky = a + 1 - 2 * dy
@@ -57,13 +68,23 @@ class SubpixelConv(nn.Module):
                     for dx in (-1, 0, 1):
                         kx = b + 1 - 2 * dx
                         if 0 <= ky < 4 and 0 <= kx < 4:
-                            k[:, a, b, :, dy + 1, dx + 1] = w[:, :, ky, kx].T
-        self.register_buffer("weight", k.reshape(c_out * 4, c_in, 3, 3).contiguous())
+                            k[a, b, :, :, dy + 1, dx + 1] = w[:, :, ky, kx].T
+        self.out_channels = c_out
+        dtype = dtype or w.dtype
+        self.register_buffer("weight", k.reshape(4 * c_out, c_in, 3, 3).to(dtype).contiguous())
         bias = ct.bias.detach() if ct.bias is not None else torch.zeros(c_out, dtype=w.dtype, device=w.device)
-        self.register_buffer("bias", bias.repeat_interleave(4))
+        self.register_buffer("bias", bias.repeat(4).to(dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=1), 2)
+        y = F.conv2d(x.to(self.weight.dtype), self.weight, self.bias, padding=1)
+        n, _, h, w = y.shape
+        # (N, H, W, [a, b, c]) -> (N, H, a, W, b, c): with NHWC memory the first permute is free
+        # and the reshape after the transpose is the one copy
+        y = y.permute(0, 2, 3, 1).reshape(n, h, w, 2, 2, self.out_channels).transpose(2, 3)
+        return y.reshape(n, 2 * h, 2 * w, self.out_channels).permute(0, 3, 1, 2)
+
+    def extra_repr(self) -> str:
+        return f"out_channels={self.out_channels}, dtype={self.weight.dtype}"
 
 
 def supports(m: nn.Module) -> TypeGuard[nn.ConvTranspose2d]:
@@ -129,21 +150,34 @@ def pack(linear: nn.Linear) -> nn.Module:
     return packed if torch.allclose(got, want, rtol=0, atol=1e-5 * scale) else linear
 
 
-def _rewrite(module: nn.Module) -> None:
+def bf16_native() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX), where oneDNN's bfloat16
+    convolutions beat float32's; elsewhere it emulates them, slower."""
+    try:
+        return bool(torch.backends.mkldnn.is_available()
+                    and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
+    except AttributeError:  # a torch without these probes
+        return False
+
+
+def _rewrite(module: nn.Module, conv_dtype: torch.dtype | None, last: nn.Module | None) -> None:
     for name, child in module.named_children():
         if supports(child):
-            setattr(module, name, SubpixelConv(child))
+            setattr(module, name, SubpixelConv(child, None if child is last else conv_dtype))
         elif isinstance(child, nn.Linear):
             setattr(module, name, pack(child))
         else:
-            _rewrite(child)
+            _rewrite(child, conv_dtype, last)
 
 
-def for_inference(vae: VAE) -> VAE:
-    """Rewrite `vae`'s decoder in place for serving; outputs match to float rounding (~1e-5). The
-    result is for inference only: its state dict no longer matches the checkpoint's, and it stays
-    on the device it was loaded on."""
-    _rewrite(vae.decoder)
+def for_inference(vae: VAE, *, bf16: bool = False) -> VAE:
+    """Rewrite `vae`'s decoder in place for serving; outputs match to float rounding (~1e-5), or
+    with `bf16` (CPU only) to a few levels of 255. The result is for inference only: its state dict
+    no longer matches the checkpoint's, and it stays on the device it was loaded on."""
+    convs = [m for m in vae.decoder.modules() if supports(m)]
+    # the last convolution gives the logits: it keeps the model's float32 whatever the others run in
+    _rewrite(vae.decoder, torch.bfloat16 if bf16 and vae.device.type == "cpu" else None,
+             convs[-1] if convs else None)
     if any(isinstance(m, nn.Conv2d | SubpixelConv) for m in vae.decoder.modules()):
         vae.decoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # documented, not in the stubs
     return vae.eval()

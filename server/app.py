@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         torch.set_num_threads(settings.torch_threads)
         app.state.registry = load_registry(
-            settings.weights_dir, device=settings.device, default=settings.default_model
+            settings.weights_dir, device=settings.device, default=settings.default_model,
+            bf16=settings.bf16(),
         )
         # lazy: nothing is computed until a request needs it
         app.state.encodings = EncodingCache(cache_dir=settings.cache_dir or settings.weights_dir,

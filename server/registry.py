@@ -109,8 +109,9 @@ def scan(folder: Path) -> dict[str, Found]:
     return found
 
 
-def load_one(found: Found, device: torch.device) -> LoadedModel:
-    """One model from its files; CardError, OnnxModelError or OSError/ValueError when it cannot be."""
+def load_one(found: Found, device: torch.device, *, bf16: bool = False) -> LoadedModel:
+    """One model from its files; CardError, OnnxModelError or OSError/ValueError when it cannot be.
+    `bf16`: a native conv decoder convolves in bfloat16 on CPU (model/inference.py)."""
     card = read_card(found.card)
     if card.name != found.name:
         raise CardError(f"{found.card}: the card's name is {card.name!r}, the file's is {found.name!r}")
@@ -120,7 +121,7 @@ def load_one(found: Found, device: torch.device) -> LoadedModel:
         return LoadedModel(onnx, onnx.card)  # its card carries the graphs' checksum
     if not card.native:
         raise CardError(f"{found.card}: a .safetensors model's card needs its network `config`")
-    vae = for_inference(load(found.name, device, folder=found.card.parent))
+    vae = for_inference(load(found.name, device, folder=found.card.parent), bf16=bf16)
     return LoadedModel(vae, card)
 
 
@@ -129,7 +130,7 @@ def _reason(e: Exception) -> str:
     return text.splitlines()[0][:300]
 
 
-def refresh(old: Registry | None, folder: Path, *, device: str, default: str) -> Registry:
+def refresh(old: Registry | None, folder: Path, *, device: str, default: str, bf16: bool = False) -> Registry:
     """The registry for the folder as it is now; unchanged models are reused from `old`, not reloaded."""
     on = pick_device(device)
     models: dict[str, LoadedModel] = {}
@@ -144,7 +145,7 @@ def refresh(old: Registry | None, folder: Path, *, device: str, default: str) ->
                 unavailable[name] = old.unavailable[name]
             continue
         try:
-            loaded = load_one(found, on)
+            loaded = load_one(found, on, bf16=bf16)
         except Exception as e:  # any failure keeps this model out, never the others
             unavailable[name] = Unavailable(name, _reason(e))
             log.warning("model %s is not served: %s", name, unavailable[name].reason)
@@ -155,9 +156,9 @@ def refresh(old: Registry | None, folder: Path, *, device: str, default: str) ->
     return Registry(models, default=default, unavailable=unavailable, stamps=stamps)
 
 
-def load_registry(weights_dir: Path, *, device: str, default: str) -> Registry:
+def load_registry(weights_dir: Path, *, device: str, default: str, bf16: bool = False) -> Registry:
     """Every model in the weights folder, on `device`; starting with none that loads is an error."""
-    registry = refresh(None, weights_dir, device=device, default=default)
+    registry = refresh(None, weights_dir, device=device, default=default, bf16=bf16)
     if not registry.models:
         why = "".join(f"; {u.name}: {u.reason}" for u in registry.unavailable.values())
         raise RuntimeError(

@@ -29,7 +29,8 @@ async def reload_once(app: FastAPI, settings: Settings) -> bool:
     if registry is None or not changed(registry, settings):
         return False
     fresh = await asyncio.to_thread(
-        refresh, registry, settings.weights_dir, device=settings.device, default=settings.default_model
+        refresh, registry, settings.weights_dir, device=settings.device, default=settings.default_model,
+        bf16=settings.bf16(),
     )
     if app.state.registry is registry:  # nobody swapped it meanwhile (the lifespan ending)
         app.state.registry = fresh

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model.inference import bf16_native
 from model.store import WEIGHTS_DIR
 
 
@@ -21,6 +23,10 @@ class Settings(BaseSettings):
         "weights_dir; 0: never (models load at start only)"
     )
     torch_threads: int = Field(1, ge=1, description="torch CPU threads per worker process")
+    conv_bf16: Literal["auto", "on", "off"] = Field(
+        "auto", description="bfloat16 convolutions in conv decoders on CPU (the logits stay float32): "
+        "auto: where the CPU multiplies bfloat16 natively; on; off"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, description="uvicorn worker processes")
@@ -42,3 +48,7 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         default=None, description="folder of <name>.encodings.npz (test-set encodings); default: weights_dir"
     )
+
+    def bf16(self) -> bool:
+        """Whether conv decoders convolve in bfloat16 (`conv_bf16`, 'auto' resolved for this CPU)."""
+        return self.conv_bf16 == "on" or (self.conv_bf16 == "auto" and bf16_native())

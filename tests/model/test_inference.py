@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from model.inference import PackedLinear, SubpixelConv, for_inference, pack, supports
+from model.inference import PackedLinear, SubpixelConv, bf16_native, for_inference, pack, supports
 from model.vae import VAE, VAEConfig
 
 
@@ -28,6 +28,43 @@ def test_rewritten_conv_decoder_decodes_the_same_images(batch: int, channels: tu
     assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in fast.modules()
                if isinstance(m, SubpixelConv))
     assert after.is_contiguous(memory_format=torch.channels_last)  # channels innermost, as PNG rows
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="oneDNN is not in this torch")
+def test_bf16_convolutions_decode_within_a_few_levels_and_keep_float32_logits() -> None:
+    torch.manual_seed(0)
+    config = VAEConfig(latent_dim=4, arch="conv", hidden=(32,), channels=(4, 8, 16), image_size=32,
+                       image_channels=3)
+    vae = VAE(config).eval()
+    z = torch.randn(50, 4) * 2
+    with torch.inference_mode():
+        exact = vae.decode(z)
+        fast = for_inference(vae, bf16=True)
+        approx = fast.decode(z)
+    convs = [m for m in fast.modules() if isinstance(m, SubpixelConv)]
+    assert [m.weight.dtype for m in convs] == [torch.bfloat16, torch.bfloat16, torch.float32]
+    assert approx.dtype == torch.float32 and approx.shape == exact.shape
+    levels = (approx - exact).abs() * 255
+    assert levels.max() < 4 and levels.mean() < 0.5  # a few levels of 255 at worst, most pixels none
+    assert approx.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_bf16_native_answers_for_this_cpu() -> None:
+    assert isinstance(bf16_native(), bool)
+
+
+def test_the_pixel_shuffle_interleaves_phases_like_pytorchs() -> None:
+    """The (a, b, c) channel order and the NHWC shuffle give the transposed convolution's pixels,
+    for NCHW and NHWC inputs alike."""
+    torch.manual_seed(0)
+    ct = nn.ConvTranspose2d(5, 3, 4, stride=2, padding=1)
+    sub = SubpixelConv(ct)
+    x = torch.randn(2, 5, 6, 7)
+    with torch.inference_mode():
+        want = ct(x)
+        for got in (sub(x), sub(x.contiguous(memory_format=torch.channels_last))):
+            assert got.shape == want.shape == (2, 3, 12, 14)
+            assert torch.allclose(got, want, atol=1e-5)
 
 
 @pytest.mark.parametrize("batch", [1, 4, 64, 400])

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+import torch
 from api_checks import image_of, tiny_settings
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from model.inference import SubpixelConv
 from server.app import create_app
 from tests.folder_models import SIDE, shapes_model
 
@@ -95,3 +97,26 @@ def test_the_factors_of_the_map_points_come_in_the_binary_order(client: TestClie
     assert len(test["codes"]) == 6 and len(test["codes"][0]) == 24
     labels = client.get("/encodings", params={"format": "json"}).json()["labels"]
     assert test["codes"][0] == labels  # the shape factor is the class: the same order as the points
+
+
+def test_conv_bf16_setting_chooses_the_convolutions_precision(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """VAE_CONV_BF16: 'on' convolves in bfloat16 (the logits layer stays float32), 'off' in float32;
+    the grids they serve differ by a few levels of 255 at most."""
+    root = tmp_path_factory.mktemp("bf16")
+    weights = shapes_model(root, name=NAME)
+    grids, dtypes = {}, {}
+    for choice in ("off", "on"):
+        settings = tiny_settings(weights).model_copy(
+            update={"default_model": NAME, "reload_seconds": 0, "cache_dir": root / "cache",
+                    "conv_bf16": choice}
+        )
+        with TestClient(create_app(settings)) as c:
+            vae = c.app.state.registry.models[NAME].vae  # type: ignore[attr-defined]
+            dtypes[choice] = [m.weight.dtype for m in vae.modules() if isinstance(m, SubpixelConv)]
+            grids[choice] = np.asarray(image_of(c.get("/grid", params={"steps": 6})), dtype=np.int16)
+    assert set(dtypes["off"]) == {torch.float32}
+    assert dtypes["on"][-1] == torch.float32 and set(dtypes["on"][:-1]) == {torch.bfloat16}
+    assert grids["on"].shape == grids["off"].shape
+    assert np.abs(grids["on"] - grids["off"]).max() <= 4
