@@ -29,6 +29,10 @@
   last, which gives the logits, stays float32. Pixels then differ from float32's by at most a few
   levels of 255 (measured in tests/model/test_inference.py); the server's `VAE_CONV_BF16` setting
   chooses.
+- ReLU fused: in a model trained with `--activation relu`, each ReLU after a convolution or a packed
+  Linear layer becomes oneDNN's post-op on it, so no pass of its own runs over the activations
+  (ELU has no such post-op in torch, and its own kernel takes about 1.5 ns a value on the dev box:
+  a fifth of shapes-b1's 20x20 grid when it had ELUs, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -74,9 +78,15 @@ class SubpixelConv(nn.Module):
         self.register_buffer("weight", k.reshape(4 * c_out, c_in, 3, 3).to(dtype).contiguous())
         bias = ct.bias.detach() if ct.bias is not None else torch.zeros(c_out, dtype=w.dtype, device=w.device)
         self.register_buffer("bias", bias.repeat(4).to(dtype))
+        self.relu = False  # set by `fuse_relu`: a ReLU after this layer, run as oneDNN's post-op
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv2d(x.to(self.weight.dtype), self.weight, self.bias, padding=1)
+        x = x.to(self.weight.dtype)
+        if self.relu:
+            y = torch.ops.mkldnn._convolution_pointwise(
+                x, self.weight, self.bias, [1, 1], [1, 1], [1, 1], 1, "relu", [], "")
+        else:
+            y = F.conv2d(x, self.weight, self.bias, padding=1)
         n, _, h, w = y.shape
         # (N, H, W, [a, b, c]) -> (N, H, a, W, b, c): with NHWC memory the first permute is free
         # and the reshape after the transpose is the one copy
@@ -84,7 +94,8 @@ class SubpixelConv(nn.Module):
         return y.reshape(n, 2 * h, 2 * w, self.out_channels).permute(0, 3, 1, 2)
 
     def extra_repr(self) -> str:
-        return f"out_channels={self.out_channels}, dtype={self.weight.dtype}"
+        fused = ", ReLU fused" if self.relu else ""
+        return f"out_channels={self.out_channels}, dtype={self.weight.dtype}{fused}"
 
 
 def supports(m: nn.Module) -> TypeGuard[nn.ConvTranspose2d]:
@@ -118,17 +129,21 @@ class PackedLinear(nn.Module):
         self.bias = None if linear.bias is None else linear.bias.detach().clone()
         small_rows = min(self.SMALL_ROWS, self.SMALL_WORK // (self.in_features * self.out_features))
         self._small_numel = small_rows * self.in_features  # inputs up to this size take F.linear
+        self.relu = False  # set by `fuse_relu`: a ReLU after this layer, run as oneDNN's post-op
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.numel() <= self._small_numel:
-            return F.linear(x, self.weight, self.bias)
+            y = F.linear(x, self.weight, self.bias)
+            return F.relu_(y) if self.relu else y
         return self.onednn(x)
 
     def onednn(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+        attr = "relu" if self.relu else "none"
+        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, attr, [], "")
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, oneDNN"
+        fused = ", ReLU fused" if self.relu else ""
+        return f"in_features={self.in_features}, out_features={self.out_features}, oneDNN{fused}"
 
 
 def pack(linear: nn.Linear) -> nn.Module:
@@ -170,6 +185,43 @@ def _rewrite(module: nn.Module, conv_dtype: torch.dtype | None, last: nn.Module 
             _rewrite(child, conv_dtype, last)
 
 
+def _agrees(layer: SubpixelConv | PackedLinear, relu: nn.Module) -> bool:
+    """Whether `layer` with its ReLU fused gives what the layer and then `relu` give (a random input)."""
+    if isinstance(layer, SubpixelConv):
+        shape: tuple[int, ...] = (2, layer.weight.shape[1], 5, 5)
+    else:
+        shape = (max(2, layer._small_numel // layer.in_features + 1), layer.in_features)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0)).to(layer.weight.device)
+    try:
+        with torch.inference_mode():
+            want = relu(layer(x)).float()
+            layer.relu = True
+            got = layer(x).float()
+    except (AttributeError, RuntimeError):  # a torch or device without the fused operator
+        layer.relu = False
+        return False
+    scale = want.abs().max().item() + 1.0
+    layer.relu = torch.allclose(got, want, rtol=0, atol=1e-2 * scale if layer.weight.dtype == torch.bfloat16
+                                else 1e-5 * scale)
+    return layer.relu
+
+
+def fuse_relu(module: nn.Module) -> None:
+    """In every Sequential, a ReLU right after a SubpixelConv or a PackedLinear becomes that layer's
+    oneDNN post-op (CPU), and an nn.Identity in its place; left as it is where the fused operator is
+    missing or disagrees."""
+    for child in module.children():
+        fuse_relu(child)
+    if not isinstance(module, nn.Sequential):
+        return
+    names = list(module._modules)
+    for before, name in zip(names[:-1], names[1:], strict=True):
+        layer, relu = module._modules[before], module._modules[name]
+        if (isinstance(layer, SubpixelConv | PackedLinear) and isinstance(relu, nn.ReLU)
+                and layer.weight.device.type == "cpu" and _agrees(layer, relu)):
+            module._modules[name] = nn.Identity()
+
+
 def for_inference(vae: VAE, *, bf16: bool = False) -> VAE:
     """Rewrite `vae`'s decoder in place for serving; outputs match to float rounding (~1e-5), or
     with `bf16` (CPU only) to a few levels of 255. The result is for inference only: its state dict
@@ -178,6 +230,7 @@ def for_inference(vae: VAE, *, bf16: bool = False) -> VAE:
     # the last convolution gives the logits: it keeps the model's float32 whatever the others run in
     _rewrite(vae.decoder, torch.bfloat16 if bf16 and vae.device.type == "cpu" else None,
              convs[-1] if convs else None)
+    fuse_relu(vae.decoder)
     if any(isinstance(m, nn.Conv2d | SubpixelConv) for m in vae.decoder.modules()):
         vae.decoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # documented, not in the stubs
     return vae.eval()

@@ -32,7 +32,7 @@ from model.evaluate import evaluate, iw_nll
 from model.folder import SIZES
 from model.regularize import kl_weight, random_shifts, shift_images
 from model.sources import TrainingData, factor_metrics, load_training_data, pixels
-from model.vae import ARCHES, VAE, VAEConfig, iw_bound_loss, neg_elbo_loss, set_dropout
+from model.vae import ACTIVATIONS, ARCHES, VAE, VAEConfig, iw_bound_loss, neg_elbo_loss, set_dropout
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--decoder-hidden", default="",
                    help="the decoder's hidden widths from z outwards, when not --hidden reversed")
     p.add_argument("--conv-channels", default="32,64", help="conv channels, comma-separated")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="elu",
+                   help="hidden layers' nonlinearity; relu is fused into the layer before it when served")
     p.add_argument("--decoder-conv-channels", default="",
                    help="the decoder's conv channels, in --conv-channels' order, when not the same")
     p.add_argument("--flow-steps", type=int, default=0,
@@ -133,6 +135,8 @@ def reproduce_command(args: argparse.Namespace, world_size: int = 1) -> str:
         parts += ["--decoder-conv-channels", args.decoder_conv_channels]
     if args.flow_steps:
         parts += ["--flow-steps", str(args.flow_steps), "--flow-hidden", str(args.flow_hidden)]
+    if args.activation != "elu":
+        parts += ["--activation", args.activation]
     if args.image_size != 28:
         parts += ["--image-size", str(args.image_size)]
     if args.channels:
@@ -251,7 +255,7 @@ def run(args: argparse.Namespace, world: World, device: torch.device) -> ModelCa
                        channels=ints(args.conv_channels), decoder_hidden=ints(args.decoder_hidden) or None,
                        decoder_channels=ints(args.decoder_conv_channels) or None,
                        image_size=data.image_size, image_channels=data.channels,
-                       flow_steps=args.flow_steps, flow_hidden=args.flow_hidden)
+                       flow_steps=args.flow_steps, flow_hidden=args.flow_hidden, activation=args.activation)
     torch.manual_seed(args.seed)
     vae = VAE(config).to(device)
     set_dropout(vae, args.dropout)

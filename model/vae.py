@@ -16,6 +16,7 @@ from torch import nn
 from model.flow import IAF
 
 ARCHES = ("mlp", "conv")
+ACTIVATIONS = ("elu", "relu")
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -36,10 +37,15 @@ class VAEConfig:
     # the encoder also gives a context of flow_hidden numbers, and each step's MADE is flow_hidden wide
     flow_steps: int = 0
     flow_hidden: int = 256
+    # the hidden layers' nonlinearity: "elu" (every model before 2026-12-02) or "relu", which oneDNN
+    # fuses into the convolution or matmul before it when serving on CPU (model/inference.py)
+    activation: str = "elu"
 
     def __post_init__(self) -> None:
         assert self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}"
         assert self.arch in ARCHES, f"arch must be one of {ARCHES}, got {self.arch!r}"
+        assert self.activation in ACTIVATIONS, (
+            f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         assert len(self.hidden) >= 1, "need at least one hidden layer"
         assert self.decoder_hidden is None or len(self.decoder_hidden) >= 1, "decoder needs a hidden layer"
         assert self.image_channels in (1, 3), f"image_channels must be 1 or 3, got {self.image_channels}"
@@ -73,6 +79,8 @@ class VAEConfig:
             del d["image_channels"]  # likewise: grey models' configs read as they always did
         if not d["flow_steps"]:
             del d["flow_steps"], d["flow_hidden"]
+        if d["activation"] == "elu":
+            del d["activation"]  # cards from before the option read as they always did
         return d
 
     @classmethod
@@ -87,31 +95,46 @@ class VAEConfig:
         return cls(**kw)
 
 
-class ELU(nn.ELU):
-    """ELU, then dropout with probability `p` while training (0 unless `set_dropout` says). It has no
-    weights, so a network trained with dropout saves, loads and exports as one trained without."""
+class _Dropout:
+    """Dropout with probability `p` after the activation while training (0 unless `set_dropout` says).
+    It has no weights, so a network trained with dropout saves, loads and exports as one trained
+    without."""
 
     p = 0.0
+    training: bool
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = super().forward(x)
+    def dropped(self, y: torch.Tensor) -> torch.Tensor:
         return F.dropout(y, self.p, training=True) if self.p and self.training else y
+
+
+class ELU(_Dropout, nn.ELU):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropped(super().forward(x))
+
+
+class ReLU(_Dropout, nn.ReLU):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropped(super().forward(x))
+
+
+def activation(name: str) -> nn.Module:
+    return ReLU() if name == "relu" else ELU()
 
 
 def set_dropout(model: nn.Module, p: float) -> None:
     """Dropout on every hidden layer's output, encoder and decoder (Srivastava et al., 2014)."""
     assert 0 <= p < 1, f"dropout must be in [0, 1), got {p}"
     for m in model.modules():
-        if isinstance(m, ELU):
+        if isinstance(m, _Dropout):
             m.p = p
 
 
-def _mlp(sizes: list[int], *, last_act: bool) -> nn.Sequential:
+def _mlp(sizes: list[int], *, last_act: bool, act: str = "elu") -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if last_act or i < len(sizes) - 2:
-            layers.append(ELU())
+            layers.append(activation(act))
     return nn.Sequential(*layers)
 
 
@@ -119,11 +142,11 @@ def _conv_encoder(c: VAEConfig) -> nn.Sequential:
     layers: list[nn.Module] = []
     ch_in = c.image_channels
     for ch in c.channels:
-        layers += [nn.Conv2d(ch_in, ch, 4, stride=2, padding=1), ELU()]
+        layers += [nn.Conv2d(ch_in, ch, 4, stride=2, padding=1), activation(c.activation)]
         ch_in = ch
     side = c.image_size // 2 ** len(c.channels)
     layers += [nn.Flatten(), _mlp([ch_in * side * side, *c.hidden, 2 * c.latent_dim + c.context],
-                                  last_act=False)]
+                                  last_act=False, act=c.activation)]
     return nn.Sequential(*layers)
 
 
@@ -131,14 +154,14 @@ def _conv_decoder(c: VAEConfig) -> nn.Sequential:
     side = c.image_size // 2 ** len(c.channels)
     chans = list(c.decoder_convs)
     layers: list[nn.Module] = [
-        _mlp([c.latent_dim, *c.decoder_widths, chans[0] * side * side], last_act=True),
+        _mlp([c.latent_dim, *c.decoder_widths, chans[0] * side * side], last_act=True, act=c.activation),
         nn.Unflatten(1, (chans[0], side, side)),
     ]
     outs = [*chans[1:], c.image_channels]
     for i, (ch_in, ch_out) in enumerate(zip(chans, outs, strict=True)):
         layers.append(nn.ConvTranspose2d(ch_in, ch_out, 4, stride=2, padding=1))
         if i < len(outs) - 1:  # the last layer gives logits
-            layers.append(ELU())
+            layers.append(activation(c.activation))
     return nn.Sequential(*layers)
 
 
@@ -182,8 +205,10 @@ class VAE(nn.Module):
         n = config.image_channels * config.image_size**2
         if config.arch == "mlp":
             outputs = 2 * config.latent_dim + config.context
-            self.encoder = nn.Sequential(nn.Flatten(), _mlp([n, *config.hidden, outputs], last_act=False))
-            self.decoder = _mlp([config.latent_dim, *config.decoder_widths, n], last_act=False)
+            act = config.activation
+            self.encoder = nn.Sequential(nn.Flatten(),
+                                         _mlp([n, *config.hidden, outputs], last_act=False, act=act))
+            self.decoder = _mlp([config.latent_dim, *config.decoder_widths, n], last_act=False, act=act)
         else:
             self.encoder = _conv_encoder(config)
             self.decoder = _conv_decoder(config)

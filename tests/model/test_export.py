@@ -13,7 +13,8 @@ import torch
 
 from model import store
 from model.card import read as read_card
-from model.export import DECODER_SUFFIX, ENCODER_SUFFIX, ExportError, export, main
+from model.export import DECODER_SUFFIX, ENCODER_SUFFIX, ExportError, decoder_onnx, encoder_onnx, export, main
+from model.vae import VAE, VAEConfig
 from tests.onnx_models import train_tutorial_vae
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +87,18 @@ def test_a_state_dict_of_another_network_is_refused_by_name(tmp_path: Path) -> N
 def test_an_unknown_source_says_what_it_expected(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="neither a .pt/.pth state_dict nor a model"):
         export("no-such-model", name="m", out=tmp_path, weights=tmp_path)
+
+
+def test_a_relu_conv_colour_model_exports_its_decoder_and_encoder() -> None:
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(latent_dim=3, arch="conv", hidden=(32,), channels=(4, 8), image_size=28,
+                        image_channels=3, activation="relu")).eval()
+    z = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    x = np.random.default_rng(1).random((4, 3, 28, 28)).astype(np.float32)
+    decoder = ort.InferenceSession(decoder_onnx(vae, 3))
+    encoder = ort.InferenceSession(encoder_onnx(vae, 3, 28))
+    with torch.no_grad():
+        want = vae.decode(torch.from_numpy(z)).numpy()
+        mu, _ = vae.encode(torch.from_numpy(x))
+    assert np.abs(decoder.run(None, {"z": z})[0] - want).max() <= 1e-5
+    assert np.abs(encoder.run(["mu"], {"x": x})[0] - mu.numpy()).max() <= 1e-5

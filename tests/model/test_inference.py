@@ -49,6 +49,27 @@ def test_bf16_convolutions_decode_within_a_few_levels_and_keep_float32_logits() 
     assert approx.is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="oneDNN is not in this torch")
+@pytest.mark.parametrize("bf16", [False, True])
+@pytest.mark.parametrize("arch", ["conv", "mlp"])
+def test_relus_are_fused_into_the_layer_before_them(arch: str, bf16: bool) -> None:
+    torch.manual_seed(0)
+    shape = dict(channels=(4, 8, 16), image_size=32, image_channels=3) if arch == "conv" else {}
+    config = VAEConfig(latent_dim=4, arch=arch, hidden=(64,) if arch == "conv" else (256, 256),
+                       activation="relu", **shape)  # type: ignore[arg-type]
+    vae = VAE(config).eval()
+    z = torch.randn(40, 4) * 2
+    with torch.inference_mode():
+        exact = vae.decode(z)
+        fast = for_inference(vae, bf16=bf16)
+        got = fast.decode(z)
+    assert not any(isinstance(m, nn.ReLU) for m in fast.decoder.modules())  # each became a post-op
+    fused = [m for m in fast.decoder.modules() if isinstance(m, SubpixelConv | PackedLinear) and m.relu]
+    assert len(fused) == (2 + 2 if arch == "conv" else 2)  # every hidden layer; never the logits
+    levels = (got - exact).abs().max() * 255
+    assert levels < (4 if bf16 and arch == "conv" else 1e-3)
+
+
 def test_bf16_native_answers_for_this_cpu() -> None:
     assert isinstance(bf16_native(), bool)
 

@@ -278,3 +278,18 @@ def test_a_flow_posterior_trains_and_the_card_rebuilds_it(tmp_path: Path, synthe
     history = card["metrics"]["history"]["test"]
     assert history[-1] < history[0]
     assert store.load(tmp_path / "weights" / NAME).flow is not None
+
+
+def test_a_relu_network_trains_and_the_card_rebuilds_it(tmp_path: Path, synthetic_data_dir: Path) -> None:
+    proc = train(synthetic_data_dir, tmp_path, "--activation", "relu", "--epochs", "2")
+    assert proc.returncode == 0, proc.stderr
+    card = card_of(tmp_path)
+    assert card["config"]["activation"] == "relu" and "--activation relu" in card["command"]
+    vae = store.load(tmp_path / "weights" / NAME)
+    kinds = {type(m).__name__ for m in vae.modules()}
+    assert "ReLU" in kinds and "ELU" not in kinds
+
+
+def test_an_elu_card_does_not_name_its_activation(finished_run: Path) -> None:
+    card = card_of(finished_run)
+    assert "activation" not in card["config"] and "--activation" not in card["command"]
