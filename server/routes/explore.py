@@ -63,7 +63,8 @@ class EncodingsOut(BaseModel):
     summary="The latent means of the model's whole test set, with labels",
     response_model=None,
     responses=_docs(
-        {200: {"model": EncodingsOut, "content": {"text/csv": {}}, "description": "JSON or CSV"}},
+        {200: {"model": EncodingsOut, "content": {"text/csv": {}, "application/octet-stream": {}},
+               "description": "JSON, CSV, or the map's binary form (`format`)"}},
         BAD_INPUT, CACHED, NOT_FOUND,
     ),
 )
