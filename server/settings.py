@@ -24,8 +24,9 @@ class Settings(BaseSettings):
     )
     torch_threads: int = Field(1, ge=1, description="torch CPU threads per worker process")
     conv_bf16: Literal["auto", "on", "off"] = Field(
-        "auto", description="bfloat16 convolutions in conv decoders on CPU (the logits stay float32): "
-        "auto: where the CPU multiplies bfloat16 natively; on; off"
+        "off", description="bfloat16 convolutions in conv decoders on CPU (the logits stay float32): "
+        "auto: where the CPU multiplies bfloat16 natively; on; off. Faster for wide conv decoders, but "
+        "pixels then differ from the browser's decoder by up to 13 levels of 255 at shape edges"
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
