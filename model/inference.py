@@ -177,6 +177,14 @@ def bf16_native() -> bool:
         return False
 
 
+def _bf16_convolutions() -> bool:
+    """Whether oneDNN convolves bfloat16 on this CPU at all (natively or emulated)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def _rewrite(module: nn.Module, conv_dtype: torch.dtype | None, last: nn.Module | None) -> None:
     for name, child in module.named_children():
         if supports(child):
@@ -230,8 +238,8 @@ def for_inference(vae: VAE, *, bf16: bool = False) -> VAE:
     no longer matches the checkpoint's, and it stays on the device it was loaded on."""
     convs = [m for m in vae.decoder.modules() if supports(m)]
     # the last convolution gives the logits: it keeps the model's float32 whatever the others run in
-    _rewrite(vae.decoder, torch.bfloat16 if bf16 and vae.device.type == "cpu" else None,
-             convs[-1] if convs else None)
+    bf16 = bf16 and vae.device.type == "cpu" and _bf16_convolutions()  # else float32, as without
+    _rewrite(vae.decoder, torch.bfloat16 if bf16 else None, convs[-1] if convs else None)
     fuse_relu(vae.decoder)
     if any(isinstance(m, nn.Conv2d | SubpixelConv) for m in vae.decoder.modules()):
         vae.decoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # documented, not in the stubs

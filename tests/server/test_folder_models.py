@@ -99,6 +99,10 @@ def test_the_factors_of_the_map_points_come_in_the_binary_order(client: TestClie
     assert test["codes"][0] == labels  # the shape factor is the class: the same order as the points
 
 
+@pytest.mark.skipif(
+    not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+    reason="oneDNN has no bfloat16 convolutions on this CPU",
+)
 def test_conv_bf16_setting_chooses_the_convolutions_precision(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
