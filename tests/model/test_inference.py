@@ -12,17 +12,24 @@ from model.vae import VAE, VAEConfig
 BF16 = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+def decoded_before_and_after(
+    config: VAEConfig, n: int, *, bf16: bool = False
+) -> tuple[torch.Tensor, VAE, torch.Tensor]:
+    """(the trained network's images of n random z, the served rewrite, its images of the same z)."""
+    torch.manual_seed(0)
+    vae = VAE(config).eval()
+    z = torch.randn(n, config.latent_dim) * 2
+    with torch.inference_mode():
+        before = vae.decode(z)
+        fast = for_inference(vae, bf16=bf16)
+        return before, fast, fast.decode(z)
+
+
 @pytest.mark.parametrize("batch", [1, 7])
 @pytest.mark.parametrize("channels", [(4, 8), (3, 5, 6)])
 def test_rewritten_conv_decoder_decodes_the_same_images(batch: int, channels: tuple[int, ...]) -> None:
-    torch.manual_seed(0)
     config = VAEConfig(latent_dim=3, arch="conv", hidden=(16,), channels=channels, image_size=32)
-    vae = VAE(config).eval()
-    z = torch.randn(batch, 3) * 2
-    with torch.inference_mode():
-        before = vae.decode(z)
-        fast = for_inference(vae)
-        after = fast.decode(z)
+    before, fast, after = decoded_before_and_after(config, batch)
     assert not any(isinstance(m, nn.ConvTranspose2d) for m in fast.modules())
     assert sum(isinstance(m, SubpixelConv) for m in fast.modules()) == len(channels)
     assert after.shape == before.shape
@@ -34,15 +41,9 @@ def test_rewritten_conv_decoder_decodes_the_same_images(batch: int, channels: tu
 
 @pytest.mark.skipif(not BF16, reason="oneDNN has no bfloat16 convolutions on this CPU")
 def test_bf16_convolutions_decode_within_a_few_levels_and_keep_float32_logits() -> None:
-    torch.manual_seed(0)
     config = VAEConfig(latent_dim=4, arch="conv", hidden=(32,), channels=(4, 8, 16), image_size=32,
                        image_channels=3)
-    vae = VAE(config).eval()
-    z = torch.randn(50, 4) * 2
-    with torch.inference_mode():
-        exact = vae.decode(z)
-        fast = for_inference(vae, bf16=True)
-        approx = fast.decode(z)
+    exact, fast, approx = decoded_before_and_after(config, 50, bf16=True)
     convs = [m for m in fast.modules() if isinstance(m, SubpixelConv)]
     assert [m.weight.dtype for m in convs] == [torch.bfloat16, torch.bfloat16, torch.float32]
     assert approx.dtype == torch.float32 and approx.shape == exact.shape
@@ -57,16 +58,10 @@ def test_bf16_convolutions_decode_within_a_few_levels_and_keep_float32_logits() 
 def test_relus_are_fused_into_the_layer_before_them(arch: str, bf16: bool) -> None:
     if bf16 and not BF16:
         pytest.skip("oneDNN has no bfloat16 convolutions on this CPU")
-    torch.manual_seed(0)
     shape = dict(channels=(4, 8, 16), image_size=32, image_channels=3) if arch == "conv" else {}
     config = VAEConfig(latent_dim=4, arch=arch, hidden=(64,) if arch == "conv" else (256, 256),
                        activation="relu", **shape)  # type: ignore[arg-type]
-    vae = VAE(config).eval()
-    z = torch.randn(40, 4) * 2
-    with torch.inference_mode():
-        exact = vae.decode(z)
-        fast = for_inference(vae, bf16=bf16)
-        got = fast.decode(z)
+    exact, fast, got = decoded_before_and_after(config, 40, bf16=bf16)
     assert not any(isinstance(m, nn.ReLU) for m in fast.decoder.modules())  # each became a post-op
     fused = [m for m in fast.decoder.modules() if isinstance(m, SubpixelConv | PackedLinear) and m.relu]
     assert len(fused) == (2 + 2 if arch == "conv" else 2)  # every hidden layer; never the logits
